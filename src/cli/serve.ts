@@ -1,0 +1,50 @@
+/** `keyward serve`: open the database, bootstrap it on first start, listen, and stop cleanly. */
+import pino from 'pino';
+import { type Config, loadConfig } from '../config.js';
+import { buildApp } from '../http/app.js';
+import { loggerOptions } from '../http/logging.js';
+import { bootstrap, createServices } from '../service/services.js';
+import { Store } from '../store/store.js';
+
+export async function serve(config: Config = loadConfig()): Promise<void> {
+  const logger = pino(loggerOptions(config.logLevel));
+  const store = await Store.open(config.databaseUrl);
+  const services = createServices(store, {
+    secret: config.secret,
+    maxKeyLifetimeDays: config.maxKeyLifetimeDays,
+    lastUsedFlushMs: config.lastUsedFlushMs,
+    onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
+  });
+  const first = await bootstrap(services, config.adminEmail, config.adminPassword);
+  if (first.created) {
+    logger.info({ tenant: 'default', admin: config.adminEmail }, 'created tenant "default" and its tenant admin');
+    if (first.generatedPassword) {
+      // Shown once, to the person starting the server, outside the JSON log stream.
+      process.stderr.write(
+        `\nKeyward: tenant admin ${config.adminEmail} created with password:\n\n    ${first.generatedPassword}\n\n` +
+          'It is shown only this once. Set KEYWARD_ADMIN_PASSWORD to choose it yourself.\n\n',
+      );
+    }
+  }
+  services.lastUsed.start();
+  const app = await buildApp({ services, logger, trustProxy: config.trustProxy });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing requests in flight');
+    try {
+      await app.close();
+      await services.lastUsed.stop();
+      await store.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'error while stopping');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  await app.listen({ host: config.host, port: config.port });
+}

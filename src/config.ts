@@ -1,0 +1,73 @@
+/** Settings, read once from the environment. README.md lists every variable. */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseDatabaseUrl } from './store/dialects.js';
+
+export interface Config {
+  databaseUrl: string;
+  host: string;
+  port: number;
+  secret: string;
+  adminEmail: string;
+  adminPassword?: string;
+  logLevel: string;
+  maxKeyLifetimeDays: number;
+  /** Trust X-Forwarded-For from a proxy in front, for client addresses in the audit log. */
+  trustProxy: boolean;
+  lastUsedFlushMs: number;
+}
+
+export class ConfigError extends Error {}
+
+const SECRET_FILE = './data/secret';
+
+function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  return n;
+}
+
+/**
+ * The server secret. With PostgreSQL every instance must share one, so it must be given.
+ * With SQLite (one machine) it is generated once into ./data/secret and reused.
+ */
+export function resolveSecret(env: NodeJS.ProcessEnv, dialect: 'sqlite' | 'postgres', secretFile = SECRET_FILE): string {
+  const given = env.KEYWARD_SECRET;
+  if (given) {
+    if (given.length < 16) throw new ConfigError('KEYWARD_SECRET must be at least 16 characters long');
+    return given;
+  }
+  if (dialect === 'postgres') {
+    throw new ConfigError('KEYWARD_SECRET is required with PostgreSQL: every instance sharing the database must use the same one');
+  }
+  if (existsSync(secretFile)) return readFileSync(secretFile, 'utf8').trim();
+  mkdirSync(dirname(secretFile), { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(secretFile, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.KEYWARD_DATABASE_URL || 'sqlite:./data/keyward.db';
+  let dialect: 'sqlite' | 'postgres';
+  try {
+    dialect = parseDatabaseUrl(databaseUrl).dialect;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return {
+    databaseUrl,
+    host: env.KEYWARD_HOST || '127.0.0.1',
+    port: intSetting(env, 'KEYWARD_PORT', 8080, 0, 65535),
+    secret: resolveSecret(env, dialect),
+    adminEmail: env.KEYWARD_ADMIN_EMAIL || 'admin@keyward.local',
+    adminPassword: env.KEYWARD_ADMIN_PASSWORD || undefined,
+    logLevel: env.KEYWARD_LOG_LEVEL || 'info',
+    maxKeyLifetimeDays: intSetting(env, 'KEYWARD_MAX_KEY_LIFETIME_DAYS', 365, 1, 36500),
+    trustProxy: env.KEYWARD_TRUST_PROXY === 'true' || env.KEYWARD_TRUST_PROXY === '1',
+    lastUsedFlushMs: intSetting(env, 'KEYWARD_LAST_USED_FLUSH_MS', 30_000, 100, 3_600_000),
+  };
+}

@@ -1,0 +1,57 @@
+/** The records Keyward works with. Times are epoch milliseconds, UTC. */
+
+export const TENANT_ADMIN_ROLE = 'tenant-admin';
+
+export interface Tenant {
+  uid: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface User {
+  uid: string;
+  tenantUid: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  roles: string[];
+  createdAt: number;
+  updatedAt: number;
+  lastSignInAt: number | null;
+}
+
+export interface ApiKey {
+  uid: string;
+  tenantUid: string;
+  userUid: string;
+  name: string;
+  description: string;
+  /** The first characters of the key, for display; never enough to use it. */
+  start: string;
+  expiry: number;
+  isActive: boolean;
+  revokedAt: number | null;
+  revokedByUid: string | null;
+  /** Set when a tenant admin revoked the key: only a tenant admin may re-activate it then. */
+  revokedByAdmin: boolean;
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+}
+
+/** An API key with the owner fields that listings show. */
+export interface ApiKeyWithOwner extends ApiKey {
+  owner: { firstName: string; lastName: string; email: string };
+}
+
+/** Who is making a request: a signed-in user, or an API key acting as its owner. */
+export interface Principal {
+  userUid: string;
+  tenantUid: string;
+  email: string;
+  isAdmin: boolean;
+  /** Present when the request authenticated with an API key. */
+  apiKeyUid?: string;
+}
+
+export const isTenantAdmin = (roles: readonly string[]) => roles.includes(TENANT_ADMIN_ROLE);

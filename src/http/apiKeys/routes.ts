@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import { forbidden } from '../../domain/errors.js';
+import { toRfc3339 } from '../../domain/expiry.js';
+import type { Services } from '../../service/services.js';
+import { context } from '../credentials.js';
+import { parseLimit } from '../schemas.js';
+import { presentApiKey } from './present.js';
+import * as s from './schemas.js';
+
+interface KeyBody {
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  spec?: { expiry?: string; userUid?: string };
+}
+
+export async function apiKeyRoutes(app: FastifyInstance, { services }: { services: Services }) {
+  const { keys, auth, now } = services;
+  const onRequest = app.authenticate;
+
+  app.post('/v1/apiKeys', { schema: s.createKey, onRequest }, async (request, reply) => {
+    const body = request.body as Required<KeyBody>;
+    const created = await keys.create(context(request), {
+      name: body.metadata.name!,
+      description: body.metadata.annotations?.description,
+      expiry: body.spec.expiry!,
+      userUid: body.spec.userUid,
+    });
+    return reply.code(201).send(created);
+  });
+
+  app.get('/v1/apiKeys', { schema: s.listKeys, onRequest }, async (request) => {
+    const q = request.query as { userUid?: string; limit?: string; continue?: string };
+    const limit = parseLimit(q.limit, 1000, 1000);
+    const page = await keys.list(context(request), { userUid: q.userUid, limit, continue: q.continue });
+    const at = now();
+    return {
+      items: page.items.map((k) => presentApiKey(k, at)),
+      listmeta: { continue: page.continue, count: page.count, limit, offset: 0 },
+    };
+  });
+
+  app.get('/v1/apiKeys/:uid', { schema: s.getKey, onRequest }, async (request) => {
+    const { uid } = request.params as { uid: string };
+    return presentApiKey(await keys.get(context(request), uid), now());
+  });
+
+  app.put('/v1/apiKeys/:uid', { schema: s.updateKey, onRequest }, async (request, reply) => {
+    const { uid } = request.params as { uid: string };
+    const body = (request.body ?? {}) as KeyBody;
+    await keys.update(context(request), uid, {
+      name: body.metadata?.name,
+      description: body.metadata?.annotations?.description,
+      expiry: body.spec?.expiry,
+    });
+    return reply.code(204).send();
+  });
+
+  // Palette's Go SDK revokes with `{}` (it omits a false isActive), so a missing isActive means revoke.
+  const setState = async (request: any, reply: any) => {
+    const { uid } = request.params as { uid: string };
+    const body = request.body as { isActive?: boolean } | null | undefined;
+    await keys.setActive(context(request), uid, body?.isActive === true);
+    return reply.code(204).send();
+  };
+  app.patch('/v1/apiKeys/:uid', { schema: s.setKeyState, onRequest }, setState);
+  app.put('/v1/apiKeys/:uid/state', { schema: s.setKeyState, onRequest }, setState);
+
+  app.delete('/v1/apiKeys/:uid', { schema: s.deleteKey, onRequest }, async (request, reply) => {
+    const { uid } = request.params as { uid: string };
+    await keys.delete(context(request), uid);
+    return reply.code(204).send();
+  });
+
+  app.post('/v1/apiKeys/verify', { schema: s.verifyKey, onRequest }, async (request) => {
+    const ctx = context(request);
+    if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin, or an API key of one, can verify keys.');
+    const { key } = request.body as { key: string };
+    const result = await auth.verifyKey(key);
+    // Another tenant's key is reported exactly as a key that does not exist.
+    if (!result.principal || result.principal.tenantUid !== ctx.actor.tenantUid) return { valid: false, code: 'NOT_FOUND' };
+    return {
+      valid: result.ok,
+      code: result.code,
+      keyUid: result.key?.uid,
+      userUid: result.principal.userUid,
+      tenantUid: result.principal.tenantUid,
+      expiry: result.key ? toRfc3339(result.key.expiry) : undefined,
+    };
+  });
+}

@@ -1,0 +1,99 @@
+import { errorResponses, listmeta, pagingQuery, security, time, uidParams, v1ApiKey } from '../schemas.js';
+
+const tags = ['apiKeys'];
+const str = { type: 'string' } as const;
+
+const metadataIn = {
+  type: 'object',
+  properties: {
+    name: str,
+    annotations: { type: 'object', properties: { description: str }, additionalProperties: { type: 'string' } },
+  },
+} as const;
+
+export const createKey = {
+  tags,
+  security,
+  summary: 'Create an API key',
+  body: {
+    type: 'object',
+    required: ['metadata', 'spec'],
+    properties: {
+      metadata: { ...metadataIn, required: ['name'] },
+      spec: { type: 'object', required: ['expiry'], properties: { expiry: str, userUid: str } },
+    },
+  },
+  response: {
+    201: { type: 'object', properties: { apiKey: str, uid: str } },
+    ...errorResponses,
+  },
+} as const;
+
+export const listKeys = {
+  tags,
+  security,
+  summary: 'List API keys: a tenant admin sees every key of the tenant, anyone else their own',
+  querystring: pagingQuery({ userUid: { type: 'string', maxLength: 128 } }),
+  response: {
+    200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1ApiKey }, listmeta } },
+    ...errorResponses,
+  },
+} as const;
+
+export const getKey = {
+  tags,
+  security,
+  summary: 'Get an API key',
+  params: uidParams,
+  response: { 200: v1ApiKey, ...errorResponses },
+} as const;
+
+export const updateKey = {
+  tags,
+  security,
+  summary: 'Change the name, description or expiry of an API key',
+  params: uidParams,
+  body: {
+    type: 'object',
+    properties: { metadata: metadataIn, spec: { type: 'object', properties: { expiry: str } } },
+  },
+  response: { 204: { type: 'null' }, ...errorResponses },
+} as const;
+
+export const setKeyState = {
+  tags,
+  security,
+  summary: 'Revoke ({"isActive": false}, or {}) or re-activate ({"isActive": true}) an API key',
+  params: uidParams,
+  body: { type: ['object', 'null'], properties: { isActive: { type: 'boolean' } } },
+  response: { 204: { type: 'null' }, ...errorResponses },
+} as const;
+
+export const deleteKey = {
+  tags,
+  security,
+  summary: 'Delete an API key',
+  params: uidParams,
+  response: { 204: { type: 'null' }, ...errorResponses },
+} as const;
+
+export const verifyKey = {
+  tags,
+  security,
+  summary: 'Verify an API key presented to another service (tenant admins, or keys of tenant admins)',
+  body: { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 1024 } } },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        valid: { type: 'boolean' },
+        code: { type: 'string', enum: ['VALID', 'NOT_FOUND', 'INACTIVE', 'EXPIRED'] },
+        keyUid: str,
+        userUid: str,
+        tenantUid: str,
+        expiry: time,
+      },
+    },
+    ...errorResponses,
+  },
+} as const;

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { toRfc3339 } from '../../domain/expiry.js';
+import type { Services } from '../../service/services.js';
+import { context } from '../credentials.js';
+import { errorResponses, parseLimit, security, time } from '../schemas.js';
+
+const str = { type: 'string' } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+
+const v1Audit = {
+  type: 'object',
+  properties: {
+    metadata: { type: 'object', properties: { uid: str, creationTimestamp: time } },
+    spec: {
+      type: 'object',
+      properties: {
+        action: str,
+        actor: { type: 'object', properties: { userUid: nullableStr, emailId: nullableStr, apiKeyUid: nullableStr } },
+        resource: { type: 'object', properties: { kind: str, uid: nullableStr, name: nullableStr, ownerUid: nullableStr } },
+        address: nullableStr,
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+export async function auditRoutes(app: FastifyInstance, { services }: { services: Services }) {
+  app.get(
+    '/v1/audits',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['audits'],
+        security,
+        summary: 'The audit log, newest first: the tenant\'s for tenant admins, a user\'s own for anyone else',
+        querystring: {
+          type: 'object',
+          properties: { resourceUid: { type: 'string', maxLength: 128 }, limit: { type: 'string', pattern: '^[0-9]{1,6}$' } },
+        },
+        response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1Audit } } }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as { resourceUid?: string; limit?: string };
+      const entries = await services.audits.list(context(request), { resourceUid: q.resourceUid, limit: parseLimit(q.limit, 100, 1000) });
+      return {
+        items: entries.map((e) => ({
+          metadata: { uid: e.uid, creationTimestamp: toRfc3339(e.at) },
+          spec: {
+            action: e.action,
+            actor: { userUid: e.actor.userUid, emailId: e.actor.email, apiKeyUid: e.actor.apiKeyUid },
+            resource: e.resource,
+            address: e.address,
+            details: e.details,
+          },
+        })),
+      };
+    },
+  );
+}

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { KeywardError } from '../../domain/errors.js';
+import type { Services } from '../../service/services.js';
+import { presentedApiKey } from '../credentials.js';
+import { errorResponses } from '../schemas.js';
+
+const tags = ['auth'];
+const str = { type: 'string' } as const;
+const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa: { type: 'boolean' } } } as const;
+
+export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
+  const { auth, lastUsed, now } = services;
+
+  app.post(
+    '/v1/auth/authenticate',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with email and password; returns a session token valid for 15 minutes',
+        body: {
+          type: 'object',
+          required: ['emailId', 'password'],
+          properties: { emailId: { type: 'string', maxLength: 320 }, password: { type: 'string', maxLength: 1024 }, org: str },
+        },
+        response: { 200: tokenResponse, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { emailId, password } = request.body as { emailId: string; password: string };
+      const { token } = await auth.authenticate(emailId, password, request.ip);
+      return { Authorization: token, isMfa: false };
+    },
+  );
+
+  app.get(
+    '/v1/auth/refresh/:token',
+    {
+      schema: {
+        tags,
+        summary: 'Exchange a valid session token for a fresh one',
+        params: { type: 'object', properties: { token: { type: 'string', maxLength: 4096 } } },
+        response: { 200: tokenResponse, ...errorResponses },
+      },
+    },
+    async (request) => ({ Authorization: await auth.refresh((request.params as { token: string }).token), isMfa: false }),
+  );
+
+  // Forward authentication for reverse proxies (nginx auth_request, Traefik ForwardAuth, Envoy):
+  // 200 with the key's owner in headers, or 401.
+  app.get(
+    '/v1/auth/check',
+    {
+      schema: {
+        tags,
+        summary: 'Forward-auth check of the request\'s ApiKey header, for reverse proxies',
+        response: { 200: { type: 'object', properties: { userUid: str, tenantUid: str, keyUid: str } }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const key = presentedApiKey(request);
+      if (key === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
+      const result = await auth.verifyKey(key);
+      if (!result.ok) {
+        const code = result.code === 'INACTIVE' ? 'ApiKeyInactive' : result.code === 'EXPIRED' ? 'ApiKeyExpired' : 'Unauthorized';
+        throw new KeywardError(code, code === 'Unauthorized' ? 'The API key is not valid.' : undefined);
+      }
+      lastUsed.record(result.key.uid, now());
+      const { principal } = result;
+      reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', result.key.uid);
+      return { userUid: principal.userUid, tenantUid: principal.tenantUid, keyUid: result.key.uid };
+    },
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * Turns a request's credential into a principal. An API key (the `ApiKey` header in any case,
+ * or `?ApiKey=`) wins over a session token (`Authorization`, raw or `Bearer`), as Palette's SDK
+ * assumes. Routes opt in with `onRequest: app.authenticate`.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { KeywardError } from '../domain/errors.js';
+import type { Principal } from '../domain/model.js';
+import type { VerifyFailure } from '../domain/verification.js';
+import type { RequestContext } from '../service/context.js';
+import type { Services } from '../service/services.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    authenticate: (request: FastifyRequest) => Promise<void>;
+  }
+}
+
+const KEY_FAILURES: Record<VerifyFailure, () => KeywardError> = {
+  NOT_FOUND: () => new KeywardError('Unauthorized', 'The API key is not valid.'),
+  INACTIVE: () => new KeywardError('ApiKeyInactive'),
+  EXPIRED: () => new KeywardError('ApiKeyExpired'),
+};
+
+/** The presented API key, from the header or, as Palette allows, the query string. */
+export function presentedApiKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.apikey;
+  if (typeof header === 'string') return header.trim();
+  if (Array.isArray(header)) return header.join(',');
+  const query = request.query as Record<string, unknown> | undefined;
+  if (query && typeof query === 'object') {
+    for (const name of Object.keys(query)) {
+      if (name.toLowerCase() === 'apikey') {
+        const value = query[name];
+        return typeof value === 'string' ? value : String(value);
+      }
+    }
+  }
+  return undefined;
+}
+
+export function presentedToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const value = header.trim();
+  return /^bearer\s+/i.test(value) ? value.replace(/^bearer\s+/i, '') : value;
+}
+
+export function context(request: FastifyRequest): RequestContext {
+  if (!request.principal) throw new KeywardError('Unauthorized');
+  return { actor: request.principal, address: request.ip };
+}
+
+export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
+  const { auth, lastUsed, now } = opts.services;
+  app.decorateRequest('principal', null);
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    const key = presentedApiKey(request);
+    if (key !== undefined) {
+      const result = await auth.verifyKey(key);
+      if (!result.ok) throw KEY_FAILURES[result.code]();
+      lastUsed.record(result.key.uid, now());
+      request.principal = result.principal;
+      return;
+    }
+    const token = presentedToken(request);
+    if (token !== undefined) {
+      const principal = await auth.principalFromToken(token);
+      if (!principal) throw new KeywardError('Unauthorized', 'The session token is invalid or has expired. Sign in again.');
+      request.principal = principal;
+      return;
+    }
+    throw new KeywardError('Unauthorized', 'Send an ApiKey header or an Authorization token from POST /v1/auth/authenticate.');
+  });
+});

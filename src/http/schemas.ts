@@ -1,0 +1,102 @@
+/**
+ * JSON schemas shared by the routes. Response schemas are declared on every route: Fastify
+ * serialises with them, so a field not listed here can never leak into a response.
+ */
+export const time = { type: 'string', format: 'date-time' } as const;
+const str = { type: 'string' } as const;
+
+export const v1Error = {
+  type: 'object',
+  properties: { code: str, message: str, ref: str, details: { type: 'object', additionalProperties: true } },
+} as const;
+
+/** Error responses every authenticated route can give, for the OpenAPI document. */
+export const errorResponses = {
+  400: v1Error,
+  401: v1Error,
+  403: v1Error,
+  404: v1Error,
+  409: v1Error,
+  429: v1Error,
+} as const;
+
+export const uidParams = {
+  type: 'object',
+  required: ['uid'],
+  properties: { uid: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
+export const listmeta = {
+  type: 'object',
+  properties: { continue: str, count: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+} as const;
+
+/** `limit` and `continue`, as Palette's lists take them. Query strings are not coerced, so limit is a digit string. */
+export function pagingQuery(extra: Record<string, object> = {}) {
+  return {
+    type: 'object',
+    properties: {
+      limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
+      continue: { type: 'string', maxLength: 512 },
+      ...extra,
+    },
+  } as const;
+}
+
+export function parseLimit(raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  return Math.min(Math.max(Number(raw), 1), max);
+}
+
+export const v1ApiKey = {
+  type: 'object',
+  properties: {
+    metadata: {
+      type: 'object',
+      properties: {
+        uid: str,
+        name: str,
+        annotations: { type: 'object', properties: { description: str } },
+        creationTimestamp: time,
+        lastModifiedTimestamp: time,
+      },
+    },
+    spec: {
+      type: 'object',
+      properties: {
+        expiry: time,
+        user: { type: 'object', properties: { uid: str, firstName: str, lastName: str, emailId: str } },
+      },
+    },
+    status: {
+      type: 'object',
+      properties: {
+        isActive: { type: 'boolean' },
+        isExpired: { type: 'boolean' },
+        lastUsedTimestamp: time,
+        revokedTimestamp: time,
+        revokedBy: str,
+        revokedByAdmin: { type: 'boolean' },
+        keyPrefix: str,
+      },
+    },
+  },
+} as const;
+
+export const v1User = {
+  type: 'object',
+  properties: {
+    metadata: {
+      type: 'object',
+      properties: { uid: str, name: str, creationTimestamp: time, lastModifiedTimestamp: time },
+    },
+    spec: {
+      type: 'object',
+      properties: { emailId: str, firstName: str, lastName: str, roles: { type: 'array', items: str } },
+    },
+    status: { type: 'object', properties: { isActive: { type: 'boolean' }, lastSignIn: time } },
+  },
+} as const;
+
+/** Either credential is accepted, as Palette's spec declares. */
+export const security: { [scheme: string]: string[] }[] = [{ ApiKey: [] }, { Authorization: [] }];

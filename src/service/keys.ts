@@ -1,0 +1,194 @@
+/** API key use cases: create, read, edit, revoke, re-activate, delete. */
+import { newApiKey } from '../domain/apiKeyFormat.js';
+import { conflict, forbidden, KeywardError, notFound } from '../domain/errors.js';
+import { checkNewExpiry, isExpired, toRfc3339 } from '../domain/expiry.js';
+import type { ApiKeyWithOwner } from '../domain/model.js';
+import { canSeeKey, keyOwnerRequest, mayReactivate } from '../domain/policies.js';
+import { isUniqueViolation } from '../store/dialects.js';
+import type { Page } from '../store/paging.js';
+import { decodeContinue } from '../store/paging.js';
+import type { Repositories, Store } from '../store/store.js';
+import { auditEntry, newUid, type RequestContext } from './context.js';
+import type { KeyInvalidation } from './invalidation.js';
+import { checkText } from './validate.js';
+
+export interface KeyServiceOptions {
+  secret: string;
+  maxLifetimeDays: number;
+  now: () => number;
+  invalidation: KeyInvalidation;
+}
+
+export interface CreateKeyInput {
+  name: string;
+  description?: string;
+  expiry: string;
+  userUid?: string;
+}
+
+export interface UpdateKeyInput {
+  name?: string;
+  description?: string;
+  expiry?: string;
+}
+
+const NAME = { min: 1, max: 64 };
+const DESCRIPTION = { min: 0, max: 1024 };
+const keyResource = (k: Pick<ApiKeyWithOwner, 'uid' | 'name' | 'userUid'>) => ({
+  kind: 'apiKey',
+  uid: k.uid,
+  name: k.name,
+  ownerUid: k.userUid,
+});
+
+const nameTaken = (name: string) =>
+  conflict(`The owner already has an API key named "${name}". Choose another name.`, { field: 'metadata.name' });
+
+export class KeyService {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: KeyServiceOptions,
+  ) {}
+
+  async create(ctx: RequestContext, input: CreateKeyInput): Promise<{ apiKey: string; uid: string }> {
+    const name = checkText(input.name, 'metadata.name', NAME);
+    const description = checkText(input.description ?? '', 'metadata.annotations.description', DESCRIPTION);
+    const now = this.opts.now();
+    const expiry = checkNewExpiry(input.expiry, now, this.opts.maxLifetimeDays);
+    const ownerUid = await this.resolveOwner(ctx, input.userUid);
+    const { key, hash, start } = newApiKey(this.opts.secret);
+    const record = {
+      uid: newUid(),
+      tenantUid: ctx.actor.tenantUid,
+      userUid: ownerUid,
+      name,
+      description,
+      start,
+      expiry,
+      isActive: true,
+      revokedAt: null,
+      revokedByUid: null,
+      revokedByAdmin: false,
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+    };
+    try {
+      await this.store.transaction(async (tx) => {
+        await tx.apiKeys.insert(record, hash);
+        await tx.audits.insert(auditEntry(ctx, now, 'apiKey.create', keyResource(record), { expiry: toRfc3339(expiry) }));
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw nameTaken(name);
+      throw err;
+    }
+    return { apiKey: key, uid: record.uid };
+  }
+
+  private async resolveOwner(ctx: RequestContext, requested: string | undefined): Promise<string> {
+    const owner = keyOwnerRequest(ctx.actor, requested);
+    if (owner.self) return ctx.actor.userUid;
+    if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can create API keys for other users.');
+    const user = await this.store.users.findByUid(owner.userUid);
+    if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${owner.userUid}`);
+    return user.uid;
+  }
+
+  async list(ctx: RequestContext, query: { userUid?: string; limit: number; continue?: string }): Promise<Page<ApiKeyWithOwner> & { count: number }> {
+    const after = decodeContinue(query.continue);
+    // A plain user sees only their own keys, whatever the filter asks for.
+    if (!ctx.actor.isAdmin && query.userUid !== undefined && query.userUid !== ctx.actor.userUid) {
+      return { items: [], continue: '', count: 0 };
+    }
+    const userUid = ctx.actor.isAdmin ? query.userUid : ctx.actor.userUid;
+    return this.store.apiKeys.list({ tenantUid: ctx.actor.tenantUid, userUid }, { limit: query.limit, after });
+  }
+
+  async get(ctx: RequestContext, uid: string): Promise<ApiKeyWithOwner> {
+    return this.visibleKey(this.store, ctx, uid);
+  }
+
+  private async visibleKey(repos: Repositories, ctx: RequestContext, uid: string, forUpdate = false): Promise<ApiKeyWithOwner> {
+    const key = await repos.apiKeys.findByUid(uid, { forUpdate });
+    // Not yours to see is reported exactly as not there, so that existence is not revealed.
+    if (!key || !canSeeKey(ctx.actor, key)) throw notFound(`API key ${uid}`);
+    return key;
+  }
+
+  /** Changes name, description and expiry; the key value and its owner never change. */
+  async update(ctx: RequestContext, uid: string, input: UpdateKeyInput): Promise<void> {
+    const now = this.opts.now();
+    let expiryChanged = false;
+    try {
+      await this.store.transaction(async (tx) => {
+        const key = await this.visibleKey(tx, ctx, uid, true);
+        const name = input.name === undefined ? key.name : checkText(input.name, 'metadata.name', NAME);
+        const description =
+          input.description === undefined ? key.description : checkText(input.description, 'metadata.annotations.description', DESCRIPTION);
+        let expiry = key.expiry;
+        // Clients often send back the expiry they read: only a changed expiry must be a valid new one.
+        if (input.expiry !== undefined && input.expiry !== toRfc3339(key.expiry)) {
+          expiry = checkNewExpiry(input.expiry, now, this.opts.maxLifetimeDays);
+        }
+        expiryChanged = expiry !== key.expiry;
+        await tx.apiKeys.update(uid, { name, description, expiry, updatedAt: now });
+        const changes: Record<string, unknown> = {};
+        if (name !== key.name) changes.name = { from: key.name, to: name };
+        if (description !== key.description) changes.description = true;
+        if (expiryChanged) changes.expiry = { from: toRfc3339(key.expiry), to: toRfc3339(expiry) };
+        await tx.audits.insert(auditEntry(ctx, now, 'apiKey.update', keyResource({ ...key, name }), changes));
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw nameTaken(input.name ?? '');
+      throw err;
+    }
+    if (expiryChanged) await this.opts.invalidation.keysChanged([uid]);
+  }
+
+  /** Revoke (`isActive: false`) or re-activate (`true`). Both are idempotent. */
+  async setActive(ctx: RequestContext, uid: string, isActive: boolean): Promise<void> {
+    const now = this.opts.now();
+    const { actor } = ctx;
+    await this.store.transaction(async (tx) => {
+      const key = await this.visibleKey(tx, ctx, uid, true);
+      let change: Parameters<Repositories['apiKeys']['setState']>[1] | undefined;
+      if (isActive) {
+        if (isExpired(key.expiry, now)) {
+          throw new KeywardError(
+            'ApiKeyExpired',
+            `This API key expired on ${toRfc3339(key.expiry)}. Extend its expiry date first, then re-activate it.`,
+            { status: 409, details: { expiry: toRfc3339(key.expiry) } },
+          );
+        }
+        if (!mayReactivate(actor, key)) {
+          throw forbidden('A tenant admin revoked this API key, so only a tenant admin can re-activate it.');
+        }
+        if (!key.isActive) change = { isActive: true, revokedAt: null, revokedByUid: null, revokedByAdmin: false, updatedAt: now };
+      } else if (key.isActive || (actor.isAdmin && !key.revokedByAdmin)) {
+        // An admin revoking a key its owner had revoked takes the revocation over, with its lock.
+        change = {
+          isActive: false,
+          revokedAt: key.revokedAt ?? now,
+          revokedByUid: actor.userUid,
+          revokedByAdmin: actor.isAdmin,
+          updatedAt: now,
+        };
+      }
+      if (change) await tx.apiKeys.setState(uid, change);
+      await tx.audits.insert(
+        auditEntry(ctx, now, isActive ? 'apiKey.activate' : 'apiKey.revoke', keyResource(key), { changed: change !== undefined }),
+      );
+    });
+    if (!isActive) await this.opts.invalidation.keysChanged([uid]);
+  }
+
+  async delete(ctx: RequestContext, uid: string): Promise<void> {
+    const now = this.opts.now();
+    await this.store.transaction(async (tx) => {
+      const key = await this.visibleKey(tx, ctx, uid, true);
+      await tx.apiKeys.delete(uid);
+      await tx.audits.insert(auditEntry(ctx, now, 'apiKey.delete', keyResource(key)));
+    });
+    await this.opts.invalidation.keysChanged([uid]);
+  }
+}

@@ -1,0 +1,175 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ApiKey, ApiKeyWithOwner } from '../domain/model.js';
+import { isTenantAdmin } from '../domain/model.js';
+import type { KeyWithPrincipal } from '../domain/verification.js';
+import { type Page, type PageRequest, toPage } from './paging.js';
+import type { ApiKeysTable, Database } from './schema.js';
+
+type KeyRow = Selectable<ApiKeysTable> & { first_name: string; last_name: string; email: string };
+
+function toKey(row: KeyRow): ApiKeyWithOwner {
+  return {
+    uid: row.uid,
+    tenantUid: row.tenant_uid,
+    userUid: row.user_uid,
+    name: row.name,
+    description: row.description,
+    start: row.start,
+    expiry: row.expiry,
+    isActive: row.is_active === 1,
+    revokedAt: row.revoked_at,
+    revokedByUid: row.revoked_by_uid,
+    revokedByAdmin: row.revoked_by_admin === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastUsedAt: row.last_used_at,
+    owner: { firstName: row.first_name, lastName: row.last_name, email: row.email },
+  };
+}
+
+export interface KeyStateChange {
+  isActive: boolean;
+  revokedAt: number | null;
+  revokedByUid: string | null;
+  revokedByAdmin: boolean;
+  updatedAt: number;
+}
+
+export class ApiKeyRepository {
+  /** `rowLocks`: the database has SELECT ... FOR UPDATE (PostgreSQL). SQLite needs none: it has one writer. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks: boolean,
+  ) {}
+
+  private selectWithOwner() {
+    return this.db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.uid', 'api_keys.user_uid')
+      .selectAll('api_keys')
+      .select(['users.first_name', 'users.last_name', 'users.email']);
+  }
+
+  async insert(key: ApiKey, hash: string): Promise<void> {
+    await this.db
+      .insertInto('api_keys')
+      .values({
+        uid: key.uid,
+        tenant_uid: key.tenantUid,
+        user_uid: key.userUid,
+        name: key.name,
+        description: key.description,
+        start: key.start,
+        hash,
+        expiry: key.expiry,
+        is_active: key.isActive ? 1 : 0,
+        revoked_at: null,
+        revoked_by_uid: null,
+        revoked_by_admin: 0,
+        created_at: key.createdAt,
+        updated_at: key.updatedAt,
+        last_used_at: null,
+      })
+      .execute();
+  }
+
+  /** With `forUpdate` inside a transaction, concurrent state changes to the key wait for this one. */
+  async findByUid(uid: string, opts: { forUpdate?: boolean } = {}): Promise<ApiKeyWithOwner | undefined> {
+    let q = this.selectWithOwner().where('api_keys.uid', '=', uid);
+    if (opts.forUpdate && this.rowLocks) q = q.forUpdate('api_keys');
+    const row = await q.executeTakeFirst();
+    return row && toKey(row);
+  }
+
+  /** The verification lookup: one indexed read by hash, with the owner joined in. */
+  async findByHash(hash: string): Promise<KeyWithPrincipal | undefined> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.uid', 'api_keys.user_uid')
+      .select([
+        'api_keys.uid',
+        'api_keys.expiry',
+        'api_keys.is_active',
+        'users.uid as user_uid',
+        'users.tenant_uid',
+        'users.email',
+        'users.roles',
+      ])
+      .where('api_keys.hash', '=', hash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      key: { uid: row.uid, expiry: row.expiry, isActive: row.is_active === 1 },
+      principal: {
+        userUid: row.user_uid,
+        tenantUid: row.tenant_uid,
+        email: row.email,
+        isAdmin: isTenantAdmin(JSON.parse(row.roles)),
+      },
+    };
+  }
+
+  async list(filter: { tenantUid: string; userUid?: string }, page: PageRequest): Promise<Page<ApiKeyWithOwner> & { count: number }> {
+    let q = this.selectWithOwner().where('api_keys.tenant_uid', '=', filter.tenantUid);
+    let c = this.db.selectFrom('api_keys').where('tenant_uid', '=', filter.tenantUid);
+    if (filter.userUid !== undefined) {
+      q = q.where('api_keys.user_uid', '=', filter.userUid);
+      c = c.where('user_uid', '=', filter.userUid);
+    }
+    const after = page.after;
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('api_keys.created_at', '>', after.createdAt),
+          eb.and([eb('api_keys.created_at', '=', after.createdAt), eb('api_keys.uid', '>', after.uid)]),
+        ]),
+      );
+    }
+    const rows = await q.orderBy('api_keys.created_at').orderBy('api_keys.uid').limit(page.limit + 1).execute();
+    const total = await c.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { ...toPage(rows.map(toKey), page.limit, (k) => [k.createdAt, k.uid]), count: Number(total.n) };
+  }
+
+  async update(uid: string, fields: { name: string; description: string; expiry: number; updatedAt: number }): Promise<void> {
+    await this.db
+      .updateTable('api_keys')
+      .set({ name: fields.name, description: fields.description, expiry: fields.expiry, updated_at: fields.updatedAt })
+      .where('uid', '=', uid)
+      .execute();
+  }
+
+  async setState(uid: string, change: KeyStateChange): Promise<void> {
+    await this.db
+      .updateTable('api_keys')
+      .set({
+        is_active: change.isActive ? 1 : 0,
+        revoked_at: change.revokedAt,
+        revoked_by_uid: change.revokedByUid,
+        revoked_by_admin: change.revokedByAdmin ? 1 : 0,
+        updated_at: change.updatedAt,
+      })
+      .where('uid', '=', uid)
+      .execute();
+  }
+
+  async delete(uid: string): Promise<void> {
+    await this.db.deleteFrom('api_keys').where('uid', '=', uid).execute();
+  }
+
+  async uidsOfUser(userUid: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('api_keys').select('uid').where('user_uid', '=', userUid).execute();
+    return rows.map((r) => r.uid);
+  }
+
+  /** Writes last-used times collected in memory; see LastUsedRecorder for why they are batched. */
+  async recordLastUsed(uses: Map<string, number>): Promise<void> {
+    for (const [uid, at] of uses) {
+      await this.db
+        .updateTable('api_keys')
+        .set({ last_used_at: at })
+        .where('uid', '=', uid)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+        .execute();
+    }
+  }
+}

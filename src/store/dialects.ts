@@ -1,0 +1,58 @@
+/**
+ * The one place where SQLite and PostgreSQL differ: how to connect, how numbers come back,
+ * and how a unique-constraint violation looks. Everything above this file is dialect-free.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** The PostgreSQL connection settings, for a dedicated LISTEN connection. */
+  pgConfig?: pg.PoolConfig;
+}
+
+export function parseDatabaseUrl(url: string): { dialect: Dialect; target: string } {
+  if (url.startsWith('sqlite:')) return { dialect: 'sqlite', target: url.slice('sqlite:'.length) };
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', target: url };
+  throw new Error(`KEYWARD_DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:...")`);
+}
+
+// PostgreSQL returns bigint (int8, oid 20) as a string; our times and counts fit a double.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser(oid: number, format?: any) {
+    if (oid === INT8_OID) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export function connect(url: string, opts: { poolSize?: number } = {}): Connection {
+  const { dialect, target } = parseDatabaseUrl(url);
+  if (dialect === 'sqlite') {
+    if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
+    const database = new SqliteDatabase(target);
+    database.pragma('journal_mode = WAL');
+    // FULL: an acknowledged change survives a power cut, not only a crash. Writes are rare here.
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect };
+  }
+  const pgConfig: pg.PoolConfig = { connectionString: target, types: pgTypes as any };
+  const pool = new pg.Pool({ ...pgConfig, max: opts.poolSize ?? 10 });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect, pgConfig };
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

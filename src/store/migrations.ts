@@ -1,0 +1,96 @@
+/**
+ * Migrations, run at start. Kysely's migrator takes a lock (an advisory lock on PostgreSQL),
+ * so several instances starting at once on one database do not race.
+ * Never edit a migration that has shipped: add a new one.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Dialect } from './dialects.js';
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // An auto-incrementing sequence column, the one DDL difference between our two databases.
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const serialPk = (col: any) => (dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement());
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('tenants')
+          .addColumn('uid', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('users')
+          .addColumn('uid', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_uid', 'text', (c) => c.notNull().references('tenants.uid').onDelete('cascade'))
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('first_name', 'text', (c) => c.notNull())
+          .addColumn('last_name', 'text', (c) => c.notNull())
+          .addColumn('roles', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_sign_in_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('users_tenant_created').on('users').columns(['tenant_uid', 'created_at', 'uid']).execute();
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('uid', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_uid', 'text', (c) => c.notNull())
+          .addColumn('user_uid', 'text', (c) => c.notNull().references('users.uid').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('start', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('expiry', 'bigint', (c) => c.notNull())
+          .addColumn('is_active', 'integer', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .addColumn('revoked_by_uid', 'text')
+          .addColumn('revoked_by_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .addUniqueConstraint('api_keys_owner_name', ['user_uid', 'name'])
+          .execute();
+        await db.schema.createIndex('api_keys_tenant_created').on('api_keys').columns(['tenant_uid', 'created_at', 'uid']).execute();
+        await db.schema
+          .createTable('audits')
+          .addColumn('seq', sql.raw(serial) as any, serialPk)
+          .addColumn('uid', 'text', (c) => c.notNull().unique())
+          .addColumn('tenant_uid', 'text')
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('actor_user_uid', 'text')
+          .addColumn('actor_email', 'text')
+          .addColumn('actor_api_key_uid', 'text')
+          .addColumn('resource_kind', 'text', (c) => c.notNull())
+          .addColumn('resource_uid', 'text')
+          .addColumn('resource_name', 'text')
+          .addColumn('resource_owner_uid', 'text')
+          .addColumn('address', 'text')
+          .addColumn('details', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audits_tenant_seq').on('audits').columns(['tenant_uid', 'seq']).execute();
+        await db.schema.createIndex('audits_resource').on('audits').columns(['resource_uid', 'seq']).execute();
+        await db.schema
+          .createTable('sign_in_failures')
+          .addColumn('seq', sql.raw(serial) as any, serialPk)
+          .addColumn('email', 'text', (c) => c.notNull())
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sign_in_failures_email').on('sign_in_failures').columns(['email', 'at']).execute();
+        await db.schema.createIndex('sign_in_failures_address').on('sign_in_failures').columns(['address', 'at']).execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+}

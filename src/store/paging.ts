@@ -1,0 +1,41 @@
+/**
+ * Keyset paging in Palette's shape: `limit` and an opaque `continue` token, the position of
+ * the last row returned as (created_at, uid). Stable while rows are added or removed.
+ */
+import { badRequest } from '../domain/errors.js';
+
+export interface PageRequest {
+  limit: number;
+  after?: { createdAt: number; uid: string };
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Empty string at the end of the result set, as Palette's listmeta says. */
+  continue: string;
+}
+
+export function encodeContinue(createdAt: number, uid: string): string {
+  return Buffer.from(JSON.stringify([createdAt, uid])).toString('base64url');
+}
+
+export function decodeContinue(token: string | undefined): PageRequest['after'] {
+  if (!token) return undefined;
+  try {
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
+      return { createdAt: value[0], uid: value[1] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('The continue token is not valid; start the listing again without it.', { field: 'continue' });
+}
+
+/** Given `limit + 1` rows, returns `limit` of them and the token for the next page. */
+export function toPage<T>(rows: T[], limit: number, position: (row: T) => [number, string]): Page<T> {
+  if (rows.length <= limit) return { items: rows, continue: '' };
+  const items = rows.slice(0, limit);
+  const [createdAt, uid] = position(items[items.length - 1]);
+  return { items, continue: encodeContinue(createdAt, uid) };
+}

@@ -1,0 +1,75 @@
+/** Table shapes as Kysely sees them. Times are epoch milliseconds; booleans are 0/1 on both databases. */
+import type { Generated } from 'kysely';
+
+export interface TenantsTable {
+  uid: string;
+  name: string;
+  created_at: number;
+}
+
+export interface UsersTable {
+  uid: string;
+  tenant_uid: string;
+  /** Lower-cased; unique across tenants because sign-in is by email alone. */
+  email: string;
+  first_name: string;
+  last_name: string;
+  /** JSON array of role names. */
+  roles: string;
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+  last_sign_in_at: number | null;
+}
+
+export interface ApiKeysTable {
+  uid: string;
+  tenant_uid: string;
+  user_uid: string;
+  name: string;
+  description: string;
+  start: string;
+  /** HMAC-SHA-256 of the key under the server secret. The key itself is never stored. */
+  hash: string;
+  expiry: number;
+  is_active: number;
+  revoked_at: number | null;
+  revoked_by_uid: string | null;
+  revoked_by_admin: number;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface AuditsTable {
+  seq: Generated<number>;
+  uid: string;
+  tenant_uid: string | null;
+  at: number;
+  action: string;
+  actor_user_uid: string | null;
+  actor_email: string | null;
+  actor_api_key_uid: string | null;
+  resource_kind: string;
+  resource_uid: string | null;
+  resource_name: string | null;
+  /** The user a resource belongs to, so that plain users can read the audit of their own keys. */
+  resource_owner_uid: string | null;
+  address: string | null;
+  details: string;
+}
+
+export interface SignInFailuresTable {
+  seq: Generated<number>;
+  email: string;
+  address: string;
+  at: number;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  audits: AuditsTable;
+  sign_in_failures: SignInFailuresTable;
+}

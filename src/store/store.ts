@@ -1,0 +1,64 @@
+/** The repositories over one connection, and transactions that hand out the same set. */
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { ApiKeyRepository } from './apiKeys.js';
+import { AuditRepository } from './audits.js';
+import { type Connection, connect, type Dialect } from './dialects.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database } from './schema.js';
+import { SignInFailureRepository } from './signInFailures.js';
+import { TenantRepository } from './tenants.js';
+import { UserRepository } from './users.js';
+
+export class Repositories {
+  readonly tenants: TenantRepository;
+  readonly users: UserRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly audits: AuditRepository;
+  readonly signInFailures: SignInFailureRepository;
+
+  constructor(
+    protected readonly db: Kysely<Database>,
+    dialect: Dialect,
+  ) {
+    this.tenants = new TenantRepository(db);
+    this.users = new UserRepository(db);
+    this.apiKeys = new ApiKeyRepository(db, dialect === 'postgres');
+    this.audits = new AuditRepository(db);
+    this.signInFailures = new SignInFailureRepository(db);
+  }
+}
+
+export class Store extends Repositories {
+  constructor(readonly connection: Connection) {
+    super(connection.db, connection.dialect);
+  }
+
+  static async open(url: string): Promise<Store> {
+    const store = new Store(connect(url));
+    try {
+      await migrateToLatest(store.db, store.connection.dialect);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  get dialect() {
+    return this.connection.dialect;
+  }
+
+  /** Runs `fn` in one transaction: all of its writes land together, or none do. */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new Repositories(trx, this.dialect)));
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
