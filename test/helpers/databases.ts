@@ -48,3 +48,5 @@ export function databases(): DatabaseFactory[] {
   if (process.env.KEYWARD_TEST_SKIP_PG !== '1') all.push({ name: 'postgres', create: createPostgres });
   return all;
 }
+
+export const createDatabase = (name: TestDatabase['name']) => (name === 'sqlite' ? createSqlite() : createPostgres());

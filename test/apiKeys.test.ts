@@ -1,0 +1,232 @@
+/** The API key lifecycle and every rule in the contract's "API key rules". */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { createDatabase } from './helpers/databases.js';
+import { DAY, eachDatabase, Harness } from './helpers/harness.js';
+
+eachDatabase('API keys: lifecycle', (h) => {
+  it('creates a key, shows it once, lists and gets it without the key value', async () => {
+    const user = await h().createUser();
+    const res = await h().inject('POST', '/v1/apiKeys', {
+      headers: user.auth,
+      body: { metadata: { name: 'deploy', annotations: { description: 'for deploys' } }, spec: { expiry: h().expiryIn(7) } },
+    });
+    assert.equal(res.statusCode, 201);
+    const { apiKey, uid } = res.json();
+    assert.match(apiKey, /^kw_[0-9A-Za-z]{38}$/);
+    assert.match(uid, /^[0-9a-f]{24}$/);
+
+    const got = await h().inject('GET', `/v1/apiKeys/${uid}`, { headers: user.auth });
+    assert.equal(got.statusCode, 200);
+    const k = got.json();
+    assert.equal(k.metadata.name, 'deploy');
+    assert.equal(k.metadata.annotations.description, 'for deploys');
+    assert.equal(k.spec.user.uid, user.uid);
+    assert.equal(k.status.isActive, true);
+    assert.equal(k.spec.expiry, h().expiryIn(7));
+    const list = await h().inject('GET', '/v1/apiKeys', { headers: user.auth });
+    for (const body of [got.body, list.body]) assert.ok(!body.includes(apiKey), 'the key never comes back after creation');
+    assert.equal(await h().useKey(apiKey), 200);
+  });
+
+  it('a tenant admin creates a key for another user; the key acts as that user', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(h().admin, { userUid: user.uid });
+    const info = await h().inject('GET', '/v1/users/info', { headers: { ApiKey: key.apiKey } });
+    assert.equal(info.json().userUid, user.uid);
+    const mine = await h().inject('GET', '/v1/apiKeys', { headers: user.auth });
+    assert.ok(mine.json().items.some((k: any) => k.metadata.uid === key.uid));
+  });
+
+  it('edits name, description and expiry; the key keeps working and keeps its owner', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user, { name: 'old-name' });
+    const res = await h().inject('PUT', `/v1/apiKeys/${key.uid}`, {
+      headers: user.auth,
+      body: { metadata: { name: 'new-name', annotations: { description: 'new words' } }, spec: { expiry: h().expiryIn(60) } },
+    });
+    assert.equal(res.statusCode, 204);
+    const k = (await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: user.auth })).json();
+    assert.equal(k.metadata.name, 'new-name');
+    assert.equal(k.metadata.annotations.description, 'new words');
+    assert.equal(k.spec.expiry, h().expiryIn(60));
+    assert.equal(k.spec.user.uid, user.uid);
+    assert.equal(await h().useKey(key.apiKey), 200);
+  });
+
+  it('deletes a key: it stops authenticating and is gone', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    assert.equal((await h().inject('DELETE', `/v1/apiKeys/${key.uid}`, { headers: user.auth })).statusCode, 204);
+    assert.equal(await h().useKey(key.apiKey), 401);
+    assert.equal((await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: user.auth })).statusCode, 404);
+    assert.equal((await h().inject('DELETE', `/v1/apiKeys/${key.uid}`, { headers: user.auth })).statusCode, 404);
+  });
+
+  it('lists page by page with limit and continue', async () => {
+    const user = await h().createUser();
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push((await h().createKey(user, { name: `page-${i}` })).uid);
+    const seen: string[] = [];
+    let next = '';
+    do {
+      const res = await h().inject('GET', `/v1/apiKeys?limit=2${next ? `&continue=${next}` : ''}`, { headers: user.auth });
+      assert.equal(res.statusCode, 200);
+      const body = res.json();
+      assert.ok(body.items.length <= 2);
+      assert.equal(body.listmeta.count, 5);
+      seen.push(...body.items.map((k: any) => k.metadata.uid));
+      next = body.listmeta.continue;
+    } while (next);
+    assert.deepEqual(seen.sort(), made.sort());
+    const bad = await h().inject('GET', '/v1/apiKeys?continue=garbage', { headers: user.auth });
+    assert.equal(bad.statusCode, 400);
+  });
+});
+
+eachDatabase('API keys: rules', (h) => {
+  const create = (auth: Record<string, string>, metadata: unknown, spec: unknown) => h().inject('POST', '/v1/apiKeys', { headers: auth, body: { metadata, spec } });
+
+  it('names: required, 1 to 64 characters, unique among the owner\'s keys (409)', async () => {
+    const user = await h().createUser();
+    const other = await h().createUser();
+    const exp = { expiry: h().expiryIn(7) };
+    assert.equal((await create(user.auth, { name: '' }, exp)).statusCode, 400);
+    assert.equal((await create(user.auth, { name: '   ' }, exp)).statusCode, 400);
+    assert.equal((await create(user.auth, {}, exp)).statusCode, 400);
+    assert.equal((await create(user.auth, { name: 'x'.repeat(65) }, exp)).statusCode, 400);
+    assert.equal((await create(user.auth, { name: 'x'.repeat(64) }, exp)).statusCode, 201);
+    assert.equal((await create(user.auth, { name: 'dup' }, exp)).statusCode, 201);
+    const again = await create(user.auth, { name: 'dup' }, exp);
+    assert.equal(again.statusCode, 409);
+    assert.equal(again.json().code, 'Conflict');
+    // Another owner may use the same name.
+    assert.equal((await create(other.auth, { name: 'dup' }, exp)).statusCode, 201);
+    // Renaming onto a taken name is a conflict too.
+    const k = await h().createKey(user, { name: 'free' });
+    const rename = await h().inject('PUT', `/v1/apiKeys/${k.uid}`, { headers: user.auth, body: { metadata: { name: 'dup' } } });
+    assert.equal(rename.statusCode, 409);
+  });
+
+  it('description: at most 1,024 characters', async () => {
+    const user = await h().createUser();
+    const exp = { expiry: h().expiryIn(7) };
+    assert.equal((await create(user.auth, { name: 'd1', annotations: { description: 'x'.repeat(1025) } }, exp)).statusCode, 400);
+    assert.equal((await create(user.auth, { name: 'd2', annotations: { description: 'x'.repeat(1024) } }, exp)).statusCode, 201);
+  });
+
+  it('expiry: required, in the future, at most the maximum lifetime away, RFC 3339', async () => {
+    const user = await h().createUser();
+    const cases: [unknown, number][] = [
+      [undefined, 400],
+      [h().expiryIn(-1), 400],
+      [new Date(h().clock.now).toISOString(), 400],
+      [h().expiryIn(366), 400],
+      ['next tuesday', 400],
+      ['2030-13-45T00:00:00Z', 400],
+      [12345, 400],
+      [h().expiryIn(365), 201],
+    ];
+    for (const [expiry, status] of cases) {
+      const res = await create(user.auth, { name: `exp-${Math.random()}` }, { expiry });
+      assert.equal(res.statusCode, status, `expiry ${String(expiry)}`);
+      if (status === 400) assert.equal(res.json().code, 'BadRequest');
+    }
+  });
+
+  it('an expired key never authenticates and cannot be re-activated until its expiry is extended', async () => {
+    const creator = await h().createUser();
+    const key = await h().createKey(creator, { days: 1 });
+    h().clock.now += 2 * DAY;
+    try {
+      // Two days on, the session token has expired too: sign in again.
+      const user = await h().signIn(creator.email, creator.password);
+      const res = await h().inject('GET', '/v1/users/info', { headers: { ApiKey: key.apiKey } });
+      assert.equal(res.statusCode, 401);
+      assert.equal(res.json().code, 'ApiKeyExpired');
+      const k = (await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: user.auth })).json();
+      assert.equal(k.status.isExpired, true);
+
+      // Revoke, then try to re-activate: refused with ApiKeyExpired, saying to extend the expiry.
+      assert.equal((await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: false } })).statusCode, 204);
+      const reactivate = await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: true } });
+      assert.equal(reactivate.statusCode, 409);
+      assert.equal(reactivate.json().code, 'ApiKeyExpired');
+      assert.match(reactivate.json().message, /expir/i);
+      assert.match(reactivate.json().message, /extend/i);
+
+      // Extend the expiry, then re-activate: it works again.
+      const extend = await h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { spec: { expiry: h().expiryIn(10) } } });
+      assert.equal(extend.statusCode, 204);
+      assert.equal(await h().useKey(key.apiKey), 401, 'still revoked');
+      assert.equal((await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: true } })).statusCode, 204);
+      assert.equal(await h().useKey(key.apiKey), 200);
+    } finally {
+      h().clock.now -= 2 * DAY;
+    }
+  });
+
+  it('a key a tenant admin revoked can be re-activated only by a tenant admin', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: h().admin.auth, body: { isActive: false } });
+    const byOwner = await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: true } });
+    assert.equal(byOwner.statusCode, 403);
+    assert.equal(byOwner.json().code, 'Forbidden');
+    assert.match(byOwner.json().message, /tenant admin/i);
+    assert.equal(await h().useKey(key.apiKey), 401);
+    assert.equal((await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: h().admin.auth, body: { isActive: true } })).statusCode, 204);
+    assert.equal(await h().useKey(key.apiKey), 200);
+
+    // A key its owner revoked, the owner may re-activate.
+    await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: false } });
+    assert.equal((await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: true } })).statusCode, 204);
+    // An admin revoking a key the owner already revoked takes the lock over.
+    await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: false } });
+    await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: h().admin.auth, body: { isActive: false } });
+    assert.equal((await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { isActive: true } })).statusCode, 403);
+  });
+
+  it('a key of a deleted user never authenticates again', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    assert.equal(await h().useKey(key.apiKey), 200);
+    assert.equal((await h().inject('DELETE', `/v1/users/${user.uid}`, { headers: h().admin.auth })).statusCode, 204);
+    assert.equal(await h().useKey(key.apiKey), 401);
+    assert.equal((await h().inject('GET', '/v1/users/info', { headers: user.auth })).statusCode, 401, 'their session token dies too');
+    assert.equal((await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: h().admin.auth })).statusCode, 404);
+  });
+
+  it('spec.userUid: absent, own uid or tenant uid mean the caller; another user is admins only; another tenant is 404', async () => {
+    const user = await h().createUser();
+    const other = await h().createUser();
+    const stranger = await h().createTenant(`t-${Date.now()}`);
+    const exp = h().expiryIn(7);
+    for (const userUid of [undefined, user.uid, user.tenantUid]) {
+      const res = await create(user.auth, { name: `mine-${Math.random()}` }, { expiry: exp, userUid });
+      assert.equal(res.statusCode, 201);
+      const k = (await h().inject('GET', `/v1/apiKeys/${res.json().uid}`, { headers: user.auth })).json();
+      assert.equal(k.spec.user.uid, user.uid);
+    }
+    assert.equal((await create(user.auth, { name: 'for-other' }, { expiry: exp, userUid: other.uid })).statusCode, 403);
+    assert.equal((await create(h().admin.auth, { name: 'for-other' }, { expiry: exp, userUid: other.uid })).statusCode, 201);
+    const cross = await create(h().admin.auth, { name: 'for-stranger' }, { expiry: exp, userUid: stranger.uid });
+    assert.equal(cross.statusCode, 404);
+    assert.equal(cross.json().code, 'ResourceNotFound');
+    assert.equal((await create(h().admin.auth, { name: 'for-nobody' }, { expiry: exp, userUid: 'ffffffffffffffffffffffff' })).statusCode, 404);
+  });
+
+  it('the maximum lifetime follows KEYWARD_MAX_KEY_LIFETIME_DAYS', async () => {
+    const short = await Harness.start(await createDatabase(h().db.name), { maxKeyLifetimeDays: 10 });
+    try {
+      const ok = await short.inject('POST', '/v1/apiKeys', { headers: short.admin.auth, body: { metadata: { name: 'a' }, spec: { expiry: short.expiryIn(10) } } });
+      assert.equal(ok.statusCode, 201);
+      const tooLong = await short.inject('POST', '/v1/apiKeys', { headers: short.admin.auth, body: { metadata: { name: 'b' }, spec: { expiry: short.expiryIn(11) } } });
+      assert.equal(tooLong.statusCode, 400);
+      assert.match(tooLong.json().message, /10 days/);
+    } finally {
+      await short.close();
+      await short.db.drop();
+    }
+  });
+});
