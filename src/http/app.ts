@@ -31,6 +31,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
+    // The session token travels in the path of GET /v1/auth/refresh/{token}.
+    routerOptions: { maxParamLength: 4096 },
     requestIdHeader: false,
     ajv: {
       // Wrong types are errors, not something to coerce: `"isActive": "false"` must not revoke.

@@ -1,0 +1,26 @@
+/**
+ * Validates response bodies against Palette's published schema (shared/palette/apikeys-openapi.json),
+ * with Ajv over its swagger 2.0 `definitions`.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+
+const specPath = fileURLToPath(new URL('../../../shared/palette/apikeys-openapi.json', import.meta.url));
+const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+(addFormats as unknown as (a: Ajv) => void)(ajv);
+ajv.addFormat('password', true);
+ajv.addSchema({ $id: 'palette', definitions: spec.definitions });
+
+export function assertPalette(definition: string, body: unknown): void {
+  const validate = ajv.getSchema(`palette#/definitions/${definition}`);
+  if (!validate) throw new Error(`no definition ${definition} in Palette's schema`);
+  if (!validate(body)) {
+    throw new Error(`response does not match Palette's ${definition}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
+  }
+}
+
+export const paletteSpec = spec;
