@@ -1,0 +1,150 @@
+/** Sign-in, its rate limits, users, and the audit log. */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { eachDatabase } from './helpers/harness.js';
+
+const limits = { perAccount: 3, perAddress: 6, windowMs: 60_000 };
+
+eachDatabase(
+  'sign-in',
+  (h) => {
+    const signIn = (emailId: string, password: string, ip = '127.0.0.1') =>
+      h().app.inject({ method: 'POST', url: '/v1/auth/authenticate', payload: { emailId, password }, remoteAddress: ip });
+
+    it('a wrong password and an unknown account get the same answer', async () => {
+      const user = await h().createUser();
+      const wrong = await signIn(user.email, 'not-the-password', '10.0.0.1');
+      const unknown = await signIn('nobody@example.com', 'whatever-password', '10.0.0.1');
+      assert.equal(wrong.statusCode, 401);
+      assert.equal(unknown.statusCode, 401);
+      assert.equal(wrong.json().message, unknown.json().message);
+      assert.equal(wrong.json().code, 'Unauthorized');
+      // Email is case-insensitive.
+      assert.equal((await signIn(user.email.toUpperCase(), user.password, '10.0.0.1')).statusCode, 200);
+    });
+
+    it('locks an account after repeated failures, for everyone, with Retry-After; the window frees it', async () => {
+      const user = await h().createUser();
+      for (let i = 0; i < limits.perAccount; i++) assert.equal((await signIn(user.email, 'bad-password', `10.1.0.${i}`)).statusCode, 401);
+      // Even the right password, from another address, is refused while locked: no oracle.
+      const locked = await signIn(user.email, user.password, '10.1.1.1');
+      assert.equal(locked.statusCode, 429);
+      assert.equal(locked.json().code, 'TooManyRequests');
+      const retry = Number(locked.headers['retry-after']);
+      assert.ok(retry > 0 && retry <= 60, `Retry-After ${retry}`);
+      h().clock.now += limits.windowMs + 1000;
+      try {
+        assert.equal((await signIn(user.email, user.password, '10.1.1.1')).statusCode, 200);
+      } finally {
+        h().clock.now -= limits.windowMs + 1000;
+      }
+    });
+
+    it('limits an address spraying passwords over many accounts', async () => {
+      const ip = '10.2.0.1';
+      for (let i = 0; i < limits.perAddress; i++) assert.equal((await signIn(`spray${i}@example.com`, 'Password1', ip)).statusCode, 401);
+      const user = await h().createUser();
+      const blocked = await signIn(user.email, user.password, ip);
+      assert.equal(blocked.statusCode, 429);
+      assert.ok(Number(blocked.headers['retry-after']) > 0);
+      assert.equal((await signIn(user.email, user.password, '10.2.0.2')).statusCode, 200, 'other addresses are unaffected');
+    });
+
+    it('records failed sign-ins in the audit log with the address', async () => {
+      const user = await h().createUser();
+      await signIn(user.email, 'wrong-one', '10.3.0.1');
+      const audits = (await h().inject('GET', `/v1/audits?resourceUid=${user.uid}`, { headers: h().admin.auth })).json().items;
+      const failed = audits.find((a: any) => a.spec.action === 'auth.signInFailed');
+      assert.ok(failed, 'a failed sign-in is audited');
+      assert.equal(failed.spec.address, '10.3.0.1');
+      assert.equal(failed.spec.details.reason, 'wrong-password');
+    });
+
+    it('rejects a sign-in body of the wrong shape with 400', async () => {
+      for (const payload of [{}, { emailId: 'a@b.c' }, { emailId: 1, password: 'x' }, { emailId: 'a@b.c', password: null }]) {
+        const res = await h().app.inject({ method: 'POST', url: '/v1/auth/authenticate', payload });
+        assert.equal(res.statusCode, 400, JSON.stringify(payload));
+        assert.equal(res.json().code, 'BadRequest');
+      }
+    });
+  },
+  { signInLimits: limits },
+);
+
+eachDatabase('users', (h) => {
+  it('a tenant admin creates, lists, gets and deletes users', async () => {
+    const res = await h().inject('POST', '/v1/users', {
+      headers: h().admin.auth,
+      body: { metadata: { name: 'Ada Lovelace' }, spec: { emailId: 'Ada@Example.com', firstName: 'Ada', lastName: 'Lovelace', roles: [], password: 'engine-1843' } },
+    });
+    assert.equal(res.statusCode, 201);
+    const { uid } = res.json();
+    const dup = await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: { spec: { emailId: 'ada@example.com', password: 'engine-1843' } } });
+    assert.equal(dup.statusCode, 409);
+    const list = (await h().inject('GET', '/v1/users', { headers: h().admin.auth })).json();
+    const ada = list.items.find((u: any) => u.metadata.uid === uid);
+    assert.equal(ada.spec.emailId, 'ada@example.com');
+    assert.equal(ada.spec.firstName, 'Ada');
+    assert.deepEqual(ada.spec.roles, []);
+    assert.ok(!JSON.stringify(list).includes('scrypt'), 'no password hash in responses');
+    const ada2 = await h().signIn('ada@example.com', 'engine-1843');
+    const info = (await h().inject('GET', '/v1/users/info', { headers: ada2.auth })).json();
+    assert.deepEqual(info, { orgName: 'default', tenantUid: h().tenantUid, userUid: uid });
+    assert.equal((await h().inject('DELETE', `/v1/users/${uid}`, { headers: h().admin.auth })).statusCode, 204);
+    assert.equal((await h().inject('GET', `/v1/users/${uid}`, { headers: h().admin.auth })).statusCode, 404);
+    assert.equal((await h().inject('POST', '/v1/auth/authenticate', { body: { emailId: 'ada@example.com', password: 'engine-1843' } })).statusCode, 401);
+  });
+
+  it('refuses bad user input with 400, and an admin deleting themself with 409', async () => {
+    const bad = [
+      { spec: {} },
+      { spec: { emailId: 'not-an-email', password: 'long-enough' } },
+      { spec: { emailId: 'short@example.com', password: 'short' } },
+      { spec: { emailId: 'roles@example.com', roles: 'tenant-admin' } },
+      { spec: { emailId: 'ctl@example.com', firstName: 'a\u0000b' } },
+    ];
+    for (const body of bad) {
+      const res = await h().inject('POST', '/v1/users', { headers: h().admin.auth, body });
+      assert.equal(res.statusCode, 400, JSON.stringify(body));
+    }
+    assert.equal((await h().inject('DELETE', `/v1/users/${h().admin.uid}`, { headers: h().admin.auth })).statusCode, 409);
+  });
+
+  it('a plain user cannot create users and cannot make themself an admin', async () => {
+    const user = await h().createUser();
+    const res = await h().inject('POST', '/v1/users', { headers: user.auth, body: { spec: { emailId: 'x@example.com', roles: ['tenant-admin'] } } });
+    assert.equal(res.statusCode, 403);
+  });
+});
+
+eachDatabase('audit log', (h) => {
+  it('records every key change with who, when, from where, and lists newest first', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user, { name: 'audited' });
+    const { apiKey: actorKey, uid: actorKeyUid } = await h().createKey(h().admin, { name: 'admin-automation' });
+    await h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { metadata: { name: 'audited-2' } } });
+    await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: { ApiKey: actorKey }, body: { isActive: false } });
+    await h().inject('PATCH', `/v1/apiKeys/${key.uid}`, { headers: h().admin.auth, body: { isActive: true } });
+    await h().inject('DELETE', `/v1/apiKeys/${key.uid}`, { headers: user.auth });
+
+    const res = await h().inject('GET', `/v1/audits?resourceUid=${key.uid}`, { headers: h().admin.auth });
+    const items = res.json().items;
+    assert.deepEqual(
+      items.map((a: any) => a.spec.action),
+      ['apiKey.delete', 'apiKey.activate', 'apiKey.revoke', 'apiKey.update', 'apiKey.create'],
+    );
+    const revoke = items[2];
+    assert.equal(revoke.spec.actor.userUid, h().admin.uid);
+    assert.equal(revoke.spec.actor.apiKeyUid, actorKeyUid, 'an action through an API key names the key');
+    assert.equal(revoke.spec.address, '127.0.0.1');
+    assert.ok(Date.parse(revoke.metadata.creationTimestamp) > 0);
+    assert.equal(items[0].spec.actor.userUid, user.uid);
+
+    // The owner reads the audit of their own key; another user reads nothing of it.
+    const own = await h().inject('GET', `/v1/audits?resourceUid=${key.uid}`, { headers: user.auth });
+    assert.equal(own.json().items.length, 5);
+    const stranger = await h().createUser();
+    const none = await h().inject('GET', `/v1/audits?resourceUid=${key.uid}`, { headers: stranger.auth });
+    assert.equal(none.json().items.length, 0);
+  });
+});
