@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { badRequest } from '../domain/errors.js';
 import type { Services } from '../service/services.js';
 import { apiKeyRoutes } from './apiKeys/routes.js';
 import { auditRoutes } from './audits/routes.js';
@@ -24,6 +25,14 @@ export interface AppOptions {
 
 // Nothing Keyward accepts comes close; a small limit keeps hostile bodies cheap to refuse.
 const BODY_LIMIT = 64 * 1024;
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) if (k.includes('\u0000') || containsNul(v)) return true;
+  }
+  return false;
+}
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -47,7 +56,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
     if (text.trim() === '') return done(null, undefined);
-    defaultJson(request, text, done);
+    defaultJson(request, text, (err, parsed) => {
+      if (err) return done(err, undefined);
+      if (containsNul(parsed)) return done(badRequest('Text in the request body must not contain NUL characters.'), undefined);
+      done(null, parsed);
+    });
+  });
+  // Every body is JSON: a text/plain body is an unsupported media type, not a string to validate.
+  app.removeContentTypeParser('text/plain');
+
+  // PostgreSQL cannot store NUL in text; no value Keyward takes has a use for it. Refuse it
+  // in the path and query here, and in bodies above, rather than fail deep in the database.
+  app.addHook('onRequest', async (request) => {
+    if (/%00/.test(request.url)) throw badRequest('The URL must not contain NUL characters.');
   });
 
   app.addHook('onSend', async (request, reply) => {

@@ -23,7 +23,7 @@ export const errorResponses = {
 export const uidParams = {
   type: 'object',
   required: ['uid'],
-  properties: { uid: { type: 'string', minLength: 1, maxLength: 128 } },
+  properties: { uid: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
 } as const;
 
 export const listmeta = {
