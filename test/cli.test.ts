@@ -1,0 +1,97 @@
+/** The keyward command: tenant and user creation on the database, keys against a running server. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { databases, type TestDatabase } from './helpers/databases.js';
+import { http, run, type ServerProcess, startServer } from './helpers/server.js';
+
+for (const factory of databases()) {
+  describe(`keyward CLI [${factory.name}]`, () => {
+    let db: TestDatabase;
+    let server: ServerProcess;
+    let env: Record<string, string>;
+
+    before(async () => {
+      db = await factory.create();
+      env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'cli-test-secret-0123456789', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' };
+      server = await startServer({ env });
+    });
+    after(async () => {
+      await server.stop();
+      await db.drop();
+    });
+
+    it('tenant create and user create work on the database, with readable and --json output', async () => {
+      const t = await run(['tenant', 'create', '--name', 'acme', '--admin-email', 'root@acme.example'], { env });
+      assert.equal(t.code, 0, t.stderr);
+      assert.match(t.stdout, /Created tenant "acme"/);
+      const password = t.stdout.match(/shown once: (\S+)/)?.[1];
+      assert.ok(password);
+      const signIn = await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'root@acme.example', password } });
+      assert.equal(signIn.status, 200);
+
+      const u = await run(['user', 'create', '--tenant', 'acme', '--email', 'dev@acme.example', '--password', 'dev-password-1', '--json'], { env });
+      assert.equal(u.code, 0, u.stderr);
+      assert.equal(JSON.parse(u.stdout).email, 'dev@acme.example');
+
+      const dup = await run(['tenant', 'create', '--name', 'acme', '--admin-email', 'other@acme.example'], { env });
+      assert.equal(dup.code, 1);
+      assert.equal(dup.stderr.trim().split('\n').length, 1);
+      assert.match(dup.stderr, /already exists/);
+      const missing = await run(['tenant', 'create', '--name', 'x'], { env });
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /--admin-email is required/);
+      const noTenant = await run(['user', 'create', '--tenant', 'nope', '--email', 'a@b.example'], { env });
+      assert.equal(noTenant.code, 1);
+      assert.match(noTenant.stderr, /Tenant "nope" was not found/);
+    });
+
+    it('keys create, list, revoke, activate and delete against the server', async () => {
+      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'admin-password-1'];
+      const created = await run(['keys', 'create', '--name', 'from-cli', '--description', 'made by the CLI', '--days', '7', '--json', ...login], { env });
+      assert.equal(created.code, 0, created.stderr);
+      const { apiKey, uid } = JSON.parse(created.stdout);
+      assert.match(apiKey, /^kw_/);
+      const withKey = ['--url', server.url, '--api-key', apiKey];
+
+      const list = await run(['keys', 'list', ...withKey], { env });
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^UID\s+NAME\s+STATE\s+EXPIRES\s+USER\s+LAST USED/);
+      assert.match(list.stdout, new RegExp(`${uid}\\s+from-cli\\s+Active`));
+      assert.ok(!list.stdout.includes(apiKey));
+
+      const revoke = await run(['keys', 'revoke', uid, ...login], { env });
+      assert.equal(revoke.code, 0, revoke.stderr);
+      assert.match(revoke.stdout, /Revoked API key/);
+      assert.equal((await http(`${server.url}/v1/users/info`, { headers: { ApiKey: apiKey } })).status, 401);
+      const refused = await run(['keys', 'list', ...withKey], { env });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /revoked/i);
+
+      assert.equal((await run(['keys', 'activate', uid, ...login], { env })).code, 0);
+      assert.equal((await http(`${server.url}/v1/users/info`, { headers: { ApiKey: apiKey } })).status, 200);
+      const listed = JSON.parse((await run(['keys', 'list', '--json', ...withKey], { env })).stdout);
+      assert.equal(listed.find((k: any) => k.metadata.uid === uid).status.isActive, true);
+
+      assert.equal((await run(['keys', 'delete', uid, ...login], { env })).code, 0);
+      assert.equal((await http(`${server.url}/v1/users/info`, { headers: { ApiKey: apiKey } })).status, 401);
+      const gone = await run(['keys', 'delete', uid, ...login], { env });
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /not found/);
+    });
+
+    it('clear errors: no credentials, unreachable server, unknown command', async () => {
+      const none = await run(['keys', 'list', '--url', server.url], { env: { ...env, KEYWARD_API_KEY: '', KEYWARD_EMAIL: '' } });
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /--api-key/);
+      const down = await run(['keys', 'list', '--url', 'http://127.0.0.1:9', '--api-key', 'kw_x'], { env });
+      assert.equal(down.code, 1);
+      assert.match(down.stderr, /cannot reach/);
+      const unknown = await run(['frobnicate'], { env });
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /unknown command/);
+      const help = await run(['--help'], { env });
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /keys create/);
+    });
+  });
+}
