@@ -16,6 +16,8 @@ export interface Config {
   /** Trust X-Forwarded-For from a proxy in front, for client addresses in the audit log. */
   trustProxy: boolean;
   lastUsedFlushMs: number;
+  cacheMaxEntries: number;
+  cacheTtlMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -69,5 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxKeyLifetimeDays: intSetting(env, 'KEYWARD_MAX_KEY_LIFETIME_DAYS', 365, 1, 36500),
     trustProxy: env.KEYWARD_TRUST_PROXY === 'true' || env.KEYWARD_TRUST_PROXY === '1',
     lastUsedFlushMs: intSetting(env, 'KEYWARD_LAST_USED_FLUSH_MS', 30_000, 100, 3_600_000),
+    cacheMaxEntries: intSetting(env, 'KEYWARD_CACHE_MAX_KEYS', 100_000, 0, 100_000_000),
+    cacheTtlMs: intSetting(env, 'KEYWARD_CACHE_TTL_MS', 60_000, 0, 86_400_000),
   };
 }

@@ -13,6 +13,8 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     secret: config.secret,
     maxKeyLifetimeDays: config.maxKeyLifetimeDays,
     lastUsedFlushMs: config.lastUsedFlushMs,
+    cacheMaxEntries: config.cacheMaxEntries,
+    cacheTtlMs: config.cacheTtlMs,
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
   });
   const first = await bootstrap(services, config.adminEmail, config.adminPassword);
@@ -26,7 +28,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
       );
     }
   }
-  services.lastUsed.start();
+  await services.start();
   const app = await buildApp({ services, logger, trustProxy: config.trustProxy });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -35,7 +37,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     logger.info({ signal }, 'stopping: finishing requests in flight');
     try {
       await app.close();
-      await services.lastUsed.stop();
+      await services.stop();
       await store.close();
       logger.info('stopped');
       process.exit(0);

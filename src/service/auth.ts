@@ -1,13 +1,13 @@
 /** Sign-in, session tokens, and turning a credential into a principal. */
-import { hashApiKey, isWellFormedApiKey } from '../domain/apiKeyFormat.js';
 import { KeywardError } from '../domain/errors.js';
 import { isTenantAdmin, type Principal } from '../domain/model.js';
-import { evaluateKey, type Verification } from '../domain/verification.js';
+import type { Verification } from '../domain/verification.js';
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry } from './context.js';
 import { verifyPassword } from './passwords.js';
 import { TokenIssuer } from './tokens.js';
+import type { KeyVerifier } from './verifier.js';
 
 export interface SignInLimits {
   /** Failed sign-ins allowed per account, and per address, within `windowMs`. */
@@ -25,7 +25,7 @@ export class AuthService {
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits },
+    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits; verifier: KeyVerifier },
   ) {
     this.tokens = new TokenIssuer(opts.secret, opts.now);
   }
@@ -94,10 +94,8 @@ export class AuthService {
     return this.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid });
   }
 
-  /** Verifies a presented API key. Malformed keys are turned away before hashing or any lookup. */
-  async verifyKey(candidate: string): Promise<Verification> {
-    if (!isWellFormedApiKey(candidate)) return { ok: false, code: 'NOT_FOUND' };
-    const found = await this.store.apiKeys.findByHash(hashApiKey(this.opts.secret, candidate));
-    return evaluateKey(found, this.opts.now());
+  /** Verifies a presented API key (see verifier.ts). */
+  verifyKey(candidate: string): Promise<Verification> {
+    return this.opts.verifier.verify(candidate);
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Told whenever a key stops being good (revoked, deleted, expiry changed, owner deleted), after
- * the change has committed. Caches subscribe to it; on several instances it is carried between
- * them by a bus. The default does nothing: there is nothing cached to forget.
+ * Told, after the change has committed, whenever a key changes in a way a cache must not
+ * outlive (revoked, re-activated, deleted, expiry changed, owner deleted). This instance's
+ * cache listens here; other instances hear through the database (see store/keyEvents.ts).
  */
 export interface KeyInvalidation {
   keysChanged(keyUids: string[]): Promise<void> | void;

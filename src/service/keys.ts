@@ -132,6 +132,7 @@ export class KeyService {
         }
         expiryChanged = expiry !== key.expiry;
         await tx.apiKeys.update(uid, { name, description, expiry, updatedAt: now });
+        if (expiryChanged) await tx.keyEvents.changed([uid]);
         const changes: Record<string, unknown> = {};
         if (name !== key.name) changes.name = { from: key.name, to: name };
         if (description !== key.description) changes.description = true;
@@ -174,12 +175,16 @@ export class KeyService {
           updatedAt: now,
         };
       }
-      if (change) await tx.apiKeys.setState(uid, change);
+      if (change) {
+        await tx.apiKeys.setState(uid, change);
+        await tx.keyEvents.changed([uid]);
+      }
       await tx.audits.insert(
         auditEntry(ctx, now, isActive ? 'apiKey.activate' : 'apiKey.revoke', keyResource(key), { changed: change !== undefined }),
       );
     });
-    if (!isActive) await this.opts.invalidation.keysChanged([uid]);
+    // Re-activation too: a cached "inactive" must not outlive it.
+    await this.opts.invalidation.keysChanged([uid]);
   }
 
   async delete(ctx: RequestContext, uid: string): Promise<void> {
@@ -187,6 +192,7 @@ export class KeyService {
     await this.store.transaction(async (tx) => {
       const key = await this.visibleKey(tx, ctx, uid, true);
       await tx.apiKeys.delete(uid);
+      await tx.keyEvents.changed([uid]);
       await tx.audits.insert(auditEntry(ctx, now, 'apiKey.delete', keyResource(key)));
     });
     await this.opts.invalidation.keysChanged([uid]);

@@ -1,19 +1,24 @@
 /** Wires the use cases over one store. The HTTP layer and the CLI both start here. */
+import { KeyEventListener } from '../store/keyEventListener.js';
 import type { Store } from '../store/store.js';
 import { AuditService } from './audits.js';
 import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
-import { type KeyInvalidation, noInvalidation } from './invalidation.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
 import { UserService } from './users.js';
+import { VerificationCache } from './verificationCache.js';
+import { KeyVerifier } from './verifier.js';
 
 export interface ServiceOptions {
   secret: string;
   maxKeyLifetimeDays?: number;
   now?: () => number;
   signInLimits?: SignInLimits;
-  invalidation?: KeyInvalidation;
   lastUsedFlushMs?: number;
+  /** Most verified keys kept in memory (0 turns the cache off). */
+  cacheMaxEntries?: number;
+  /** How long a cached key is trusted before it is read again, whatever else happens. */
+  cacheTtlMs?: number;
   onBackgroundError?: (err: unknown) => void;
 }
 
@@ -24,20 +29,52 @@ export interface Services {
   auth: AuthService;
   audits: AuditService;
   lastUsed: LastUsedRecorder;
+  cache: VerificationCache;
+  /** Present on PostgreSQL: the channel that carries other instances' key changes. */
+  keyEvents?: KeyEventListener;
   now: () => number;
+  /** Starts background work: the key-change listener and the last-used writer. */
+  start(): Promise<void>;
+  /** Stops it, writing what is pending. */
+  stop(): Promise<void>;
 }
 
 export function createServices(store: Store, opts: ServiceOptions): Services {
   const now = opts.now ?? Date.now;
-  const invalidation = opts.invalidation ?? noInvalidation;
+  const onError = opts.onBackgroundError ?? (() => {});
+  const cache = new VerificationCache({ maxEntries: opts.cacheMaxEntries ?? 100_000, ttlMs: opts.cacheTtlMs ?? 60_000, now });
+  const keyEvents =
+    store.dialect === 'postgres' && store.connection.pgConfig
+      ? new KeyEventListener({
+          pgConfig: store.connection.pgConfig,
+          onKeysChanged: (uids) => cache.invalidate(uids),
+          onReconnected: () => cache.clear(),
+          onError,
+        })
+      : undefined;
+  // Without a healthy channel, this instance could miss another's revocation: skip the cache.
+  const cacheTrusted = keyEvents ? () => keyEvents.healthy() : () => true;
+  const verifier = new KeyVerifier(store, cache, { secret: opts.secret, now, cacheTrusted });
+  const invalidation = { keysChanged: (uids: string[]) => cache.invalidate(uids) };
+  const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   return {
     store,
     now,
+    cache,
+    keyEvents,
+    lastUsed,
     keys: new KeyService(store, { secret: opts.secret, maxLifetimeDays: opts.maxKeyLifetimeDays ?? 365, now, invalidation }),
     users: new UserService(store, { now, invalidation }),
-    auth: new AuthService(store, { secret: opts.secret, now, signInLimits: opts.signInLimits ?? defaultSignInLimits }),
+    auth: new AuthService(store, { secret: opts.secret, now, signInLimits: opts.signInLimits ?? defaultSignInLimits, verifier }),
     audits: new AuditService(store),
-    lastUsed: new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, opts.onBackgroundError ?? (() => {})),
+    async start() {
+      await keyEvents?.start();
+      lastUsed.start();
+    },
+    async stop() {
+      await keyEvents?.stop();
+      await lastUsed.stop();
+    },
   };
 }
 

@@ -89,6 +89,7 @@ export class UserService {
       if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${uid}`);
       const uids = await tx.apiKeys.uidsOfUser(uid);
       await tx.users.delete(uid);
+      await tx.keyEvents.changed(uids);
       await tx.audits.insert(auditEntry(ctx, now, 'user.delete', userResource(user), { apiKeysDeleted: uids.length }));
       return uids;
     });

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { ApiKeyRepository } from './apiKeys.js';
 import { AuditRepository } from './audits.js';
 import { type Connection, connect, type Dialect } from './dialects.js';
+import { KeyEventPublisher } from './keyEvents.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { SignInFailureRepository } from './signInFailures.js';
@@ -16,6 +17,8 @@ export class Repositories {
   readonly apiKeys: ApiKeyRepository;
   readonly audits: AuditRepository;
   readonly signInFailures: SignInFailureRepository;
+  /** Call inside the transaction that changes keys: other instances hear of it on commit. */
+  readonly keyEvents: KeyEventPublisher;
 
   constructor(
     protected readonly db: Kysely<Database>,
@@ -26,6 +29,7 @@ export class Repositories {
     this.apiKeys = new ApiKeyRepository(db, dialect === 'postgres');
     this.audits = new AuditRepository(db);
     this.signInFailures = new SignInFailureRepository(db);
+    this.keyEvents = new KeyEventPublisher(db, dialect);
   }
 }
 

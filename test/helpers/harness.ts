@@ -52,6 +52,7 @@ export class Harness {
       signInLimits: this.opts.signInLimits,
       maxKeyLifetimeDays: this.opts.maxKeyLifetimeDays,
     });
+    await this.services.start();
     this.app = await buildApp({ services: this.services });
     const { tenant, admin } = await this.services.users.createTenant({ name: 'default', adminEmail: 'admin@example.com', adminPassword: 'admin-password-1' });
     this.tenantUid = tenant.uid;
@@ -60,6 +61,7 @@ export class Harness {
 
   async close() {
     await this.app.close();
+    await this.services.stop();
     await this.store.close();
   }
 
