@@ -10,6 +10,8 @@
 import pg from 'pg';
 import { KEY_EVENTS_CHANNEL } from './keyEvents.js';
 
+export const KEY_EVENTS_APPLICATION_NAME = 'keyward-key-events';
+
 export interface KeyEventListenerOptions {
   pgConfig: pg.ClientConfig;
   onKeysChanged: (keyUids: string[]) => void;
@@ -49,7 +51,8 @@ export class KeyEventListener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ ...this.opts.pgConfig, keepAlive: true });
+    // Named, so an operator (or a test) can find this connection in pg_stat_activity.
+    const client = new pg.Client({ ...this.opts.pgConfig, keepAlive: true, application_name: KEY_EVENTS_APPLICATION_NAME });
     client.on('notification', (msg) => {
       if (msg.channel === KEY_EVENTS_CHANNEL && msg.payload) this.opts.onKeysChanged(msg.payload.split(','));
     });

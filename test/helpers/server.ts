@@ -27,14 +27,18 @@ export function run(args: string[], opts: { env?: Record<string, string>; cwd?: 
 export function startServer(opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<ServerProcess> {
   const proc = spawn(process.execPath, [BIN, 'serve'], {
     cwd: opts.cwd,
-    env: { ...process.env, KEYWARD_PORT: '0', KEYWARD_LOG_LEVEL: 'info', ...opts.env },
+    // Info level at least: the "Server listening at" line is how we learn the port.
+    env: { ...process.env, KEYWARD_PORT: '0', ...opts.env, KEYWARD_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${out}\n${err}`)), 20_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start in 20 s:\n${out}\n${err}`));
+    }, 20_000);
     proc.stderr!.on('data', (d) => (err += d));
     proc.stdout!.on('data', (d) => {
       out += d;
