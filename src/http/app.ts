@@ -3,6 +3,7 @@
  * and the CLI serves the same thing.
  */
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -11,6 +12,7 @@ import type { Services } from '../service/services.js';
 import { apiKeyRoutes } from './apiKeys/routes.js';
 import { auditRoutes } from './audits/routes.js';
 import { authRoutes } from './auth/routes.js';
+import { consoleRoutes } from './console.js';
 import { credentials } from './credentials.js';
 import { registerErrorHandling } from './errors.js';
 import { healthRoutes } from './health/routes.js';
@@ -74,6 +76,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
     // Responses may carry a new key or a token: never let a cache keep them.
     if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
   });
@@ -97,12 +101,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  await app.register(cookie);
   await app.register(credentials, { services: opts.services });
   await app.register(healthRoutes, { services: opts.services });
   await app.register(authRoutes, { services: opts.services });
   await app.register(userRoutes, { services: opts.services });
   await app.register(apiKeyRoutes, { services: opts.services });
   await app.register(auditRoutes, { services: opts.services });
+  await app.register(consoleRoutes, {});
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

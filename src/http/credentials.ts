@@ -1,22 +1,23 @@
 /**
  * Turns a request's credential into a principal. An API key (the `ApiKey` header in any case,
  * or `?ApiKey=`) wins over a session token (`Authorization`, raw or `Bearer`), as Palette's SDK
- * assumes. Routes opt in with `onRequest: app.authenticate`.
+ * assumes; the console's session cookie comes last. Routes opt in with `onRequest: app.authenticate`.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { KeywardError } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
 import type { VerifyFailure } from '../domain/verification.js';
 import type { RequestContext } from '../service/context.js';
 import type { Services } from '../service/services.js';
+import { checkCsrf, clearSessionCookies, RENEW_AFTER_MS, SESSION_COOKIE, setSessionCookies } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
   interface FastifyInstance {
-    authenticate: (request: FastifyRequest) => Promise<void>;
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
 }
 
@@ -58,7 +59,7 @@ export function context(request: FastifyRequest): RequestContext {
 export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
   const { auth, lastUsed, now } = opts.services;
   app.decorateRequest('principal', null);
-  app.decorate('authenticate', async (request: FastifyRequest) => {
+  app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
     const key = presentedApiKey(request);
     if (key !== undefined) {
       const result = await auth.verifyKey(key);
@@ -72,6 +73,20 @@ export const credentials = fp(async (app: FastifyInstance, opts: { services: Ser
       const principal = await auth.principalFromToken(token);
       if (!principal) throw new KeywardError('Unauthorized', 'The session token is invalid or has expired. Sign in again.');
       request.principal = principal;
+      return;
+    }
+    const cookie = request.cookies[SESSION_COOKIE];
+    if (cookie) {
+      checkCsrf(request);
+      const principal = await auth.principalFromToken(cookie);
+      if (!principal) {
+        clearSessionCookies(reply);
+        throw new KeywardError('Unauthorized', 'Your session has expired. Sign in again.', { details: { session: 'expired' } });
+      }
+      request.principal = principal;
+      // Keep a working person signed in: renew the cookie once its token is a few minutes old.
+      const issuedAt = auth.tokens.check(cookie)?.issuedAt ?? 0;
+      if (now() - issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid }));
       return;
     }
     throw new KeywardError('Unauthorized', 'Send an ApiKey header or an Authorization token from POST /v1/auth/authenticate.');

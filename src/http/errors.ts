@@ -1,6 +1,7 @@
 /** The one place that writes Palette's v1Error body: {code, message, ref, details}. */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, KeywardError } from '../domain/errors.js';
+import { isConsolePath, sendConsole } from './console.js';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'BadRequest',
@@ -48,6 +49,6 @@ export function registerErrorHandling(app: FastifyInstance) {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 404, 'ResourceNotFound', `There is no ${request.method} endpoint at this path. See /docs for the API.`),
+    isConsolePath(request) ? sendConsole(reply) : sendError(request, reply, 404, 'ResourceNotFound', `There is no ${request.method} endpoint at this path. See /docs for the API.`),
   );
 }

@@ -11,6 +11,8 @@ export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 export interface TokenClaims {
   sub: string;
   tid: string;
+  /** When the token was issued, epoch ms (set by `check`). */
+  issuedAt?: number;
 }
 
 export class TokenIssuer {
@@ -39,7 +41,7 @@ export class TokenIssuer {
       const claims = this.verify(token);
       if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string') return undefined;
       if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.now()) return undefined;
-      return { sub: claims.sub, tid: claims.tid };
+      return { sub: claims.sub, tid: claims.tid, issuedAt: typeof (claims as any).iat === 'number' ? (claims as any).iat * 1000 : 0 };
     } catch {
       return undefined;
     }

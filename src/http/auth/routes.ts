@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import type { Services } from '../../service/services.js';
 import { presentedApiKey } from '../credentials.js';
+import { clearSessionCookies, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
@@ -17,6 +19,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
       schema: {
         tags,
         summary: 'Sign in with email and password; returns a session token valid for 15 minutes',
+        querystring: { type: 'object', properties: { setCookie: { type: 'string', enum: ['true', 'false'] } } },
         body: {
           type: 'object',
           required: ['emailId', 'password'],
@@ -25,10 +28,21 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
         response: { 200: tokenResponse, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { emailId, password } = request.body as { emailId: string; password: string };
       const { token } = await auth.authenticate(emailId, password, request.ip);
+      // As Palette does, also set the session cookie unless asked not to (?setCookie=false).
+      if ((request.query as { setCookie?: string }).setCookie !== 'false') setSessionCookies(request, reply, token, randomBytes(24).toString('base64url'));
       return { Authorization: token, isMfa: false };
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    { schema: { tags, summary: "Sign out of the console: clears the session cookies", response: { 204: { type: 'null' } } } },
+    async (_request, reply) => {
+      clearSessionCookies(reply);
+      return reply.code(204).send();
     },
   );
 

@@ -1,0 +1,51 @@
+/**
+ * Serves the web console (web/dist, built by `npm ci`) at `/`. Any other GET outside the API
+ * that asks for HTML gets index.html, so that the console's own paths survive a reload.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export const CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+// The console loads only its own scripts and styles and talks only to its own origin.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+export function consoleAvailable(dir = CONSOLE_DIR): boolean {
+  return existsSync(`${dir}/index.html`);
+}
+
+export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }) {
+  const root = opts.dir ?? CONSOLE_DIR;
+  if (!consoleAvailable(root)) {
+    app.get('/', async (request, reply) =>
+      reply.code(503).send({ code: 'ServiceUnavailable', message: 'The web console is not built. Run npm ci (or npm run build:web).', ref: request.id, details: {} }),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    setHeaders: (res: any) => res.setHeader('content-security-policy', CSP),
+  });
+}
+
+/** For the not-found handler: a console path (not the API) asked for by a browser. */
+export function isConsolePath(request: FastifyRequest): boolean {
+  const path = request.url.split('?')[0];
+  return (
+    request.method === 'GET' &&
+    !path.startsWith('/v1/') &&
+    !path.startsWith('/docs') &&
+    (request.headers.accept ?? '').includes('text/html') &&
+    consoleAvailable()
+  );
+}
+
+export function sendConsole(reply: FastifyReply) {
+  reply.header('content-security-policy', CSP);
+  return reply.sendFile('index.html', CONSOLE_DIR);
+}
