@@ -29,7 +29,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }
     prefix: '/',
     wildcard: false,
     index: ['index.html'],
-    setHeaders: (res: any) => res.setHeader('content-security-policy', CSP),
+    setHeaders: (reply) => reply.header('content-security-policy', CSP),
   });
 }
 

@@ -1,0 +1,71 @@
+/** Talks to the Keyward API with the session cookie, sending the CSRF token on every write. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let onSessionLost: ((err: ApiError) => void) | undefined;
+
+/** Called when a request answers 401: the session has expired or was ended elsewhere. */
+export function whenSessionLost(handler: (err: ApiError) => void) {
+  onSessionLost = handler;
+}
+
+function csrfToken(): string {
+  const entry = document.cookie.split('; ').find((c) => c.startsWith('keyward_csrf='));
+  return entry ? decodeURIComponent(entry.slice('keyward_csrf='.length)) : '';
+}
+
+export async function api<T = unknown>(method: string, path: string, body?: unknown, opts: { quiet401?: boolean } = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(method === 'GET' ? {} : { 'x-csrf-token': csrfToken() }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'Network', 'Cannot reach the Keyward server. Check your connection and try again.');
+  }
+  if (res.status === 204) return undefined as T;
+  const data = await res.json().catch(() => undefined);
+  if (!res.ok) {
+    const err = new ApiError(res.status, data?.code ?? 'Error', data?.message ?? `The server answered ${res.status}.`);
+    if (res.status === 401 && !opts.quiet401) onSessionLost?.(err);
+    throw err;
+  }
+  return data as T;
+}
+
+export interface ApiKey {
+  metadata: { uid: string; name: string; annotations?: { description?: string }; creationTimestamp: string };
+  spec: { expiry: string; user: { uid: string; firstName: string; lastName: string; emailId?: string } };
+  status: { isActive: boolean; isExpired?: boolean; lastUsedTimestamp?: string; revokedByAdmin?: boolean };
+}
+
+export interface User {
+  metadata: { uid: string; name: string; creationTimestamp: string };
+  spec: { emailId: string; firstName: string; lastName: string; roles: string[] };
+  status: { lastSignIn?: string };
+}
+
+export interface AuditEntry {
+  metadata: { uid: string; creationTimestamp: string };
+  spec: {
+    action: string;
+    actor: { userUid: string | null; emailId: string | null; apiKeyUid: string | null };
+    resource: { kind: string; uid: string | null; name: string | null };
+    address: string | null;
+    details: Record<string, unknown>;
+  };
+}

@@ -1,0 +1,200 @@
+/** Create and edit dialogs for API keys. */
+import { type FormEvent, useState } from 'react';
+import { type ApiKey, api, type User } from '../api';
+import { Dialog } from '../components/Dialog';
+import { formatDate, fullName } from '../format';
+
+const PRESETS = [7, 30, 60, 90];
+const DAY = 86_400_000;
+
+/** The expiry the form asks for, as RFC 3339; a custom date means the end of that day, locally. */
+function expiryFrom(choice: string, customDate: string): string | undefined {
+  if (choice === 'keep') return undefined;
+  if (choice === 'custom') {
+    const [y, m, d] = customDate.split('-').map(Number);
+    return new Date(y, m - 1, d, 23, 59, 59).toISOString();
+  }
+  return new Date(Date.now() + Number(choice) * DAY).toISOString();
+}
+
+function ExpiryField(props: { choice: string; setChoice: (c: string) => void; custom: string; setCustom: (c: string) => void; current?: string }) {
+  return (
+    <>
+      <label>
+        Expiration Date
+        <select value={props.choice} onChange={(e) => props.setChoice(e.target.value)}>
+          {props.current && <option value="keep">Keep {formatDate(props.current)}</option>}
+          {PRESETS.map((d) => (
+            <option key={d} value={String(d)}>
+              {d} days
+            </option>
+          ))}
+          <option value="custom">Custom</option>
+        </select>
+      </label>
+      {props.choice === 'custom' && (
+        <label>
+          Custom expiration date
+          <input type="date" required value={props.custom} min={formatDate(new Date(Date.now() + DAY).toISOString())} onChange={(e) => props.setCustom(e.target.value)} />
+        </label>
+      )}
+    </>
+  );
+}
+
+export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClose: (created: boolean) => void }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [userUid, setUserUid] = useState(props.selfUid);
+  const [choice, setChoice] = useState('30');
+  const [custom, setCustom] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<string | null>(null);
+  const [copied, setCopied] = useState('');
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      const res = await api<{ apiKey: string }>('POST', '/v1/apiKeys', {
+        metadata: { name, annotations: { description } },
+        spec: { expiry: expiryFrom(choice, custom), userUid },
+      });
+      setCreated(res.apiKey);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(created ?? '');
+      setCopied('Copied to the clipboard.');
+    } catch {
+      setCopied('Could not copy: select the key and copy it yourself.');
+    }
+  };
+
+  if (created) {
+    return (
+      <Dialog title="API key created" onClose={() => props.onClose(true)}>
+        <p className="warning">Copy this key now. It will not be shown again.</p>
+        <label>
+          API Key
+          <input readOnly value={created} className="mono" onFocus={(e) => e.target.select()} />
+        </label>
+        <p role="status" className="copied">
+          {copied}
+        </p>
+        <div className="actions">
+          <button type="button" onClick={copy}>
+            Copy
+          </button>
+          <button type="button" className="primary" onClick={() => props.onClose(true)}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+
+  return (
+    <Dialog title="Add New API key" onClose={() => props.onClose(false)}>
+      <form onSubmit={submit}>
+        {error && (
+          <p role="alert" className="notice error">
+            {error}
+          </p>
+        )}
+        <label>
+          API Key Name
+          <input required maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          Description
+          <textarea maxLength={1024} value={description} onChange={(e) => setDescription(e.target.value)} />
+        </label>
+        {props.users && (
+          <label>
+            User Name
+            <select value={userUid} onChange={(e) => setUserUid(e.target.value)}>
+              {props.users.map((u) => (
+                <option key={u.metadata.uid} value={u.metadata.uid}>
+                  {fullName({ ...u.spec })} ({u.spec.emailId})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <ExpiryField choice={choice} setChoice={setChoice} custom={custom} setCustom={setCustom} />
+        <div className="actions">
+          <button type="button" onClick={() => props.onClose(false)}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            Generate
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function EditKeyDialog(props: { apiKey: ApiKey; onClose: (saved: boolean) => void }) {
+  const k = props.apiKey;
+  const [name, setName] = useState(k.metadata.name);
+  const [description, setDescription] = useState(k.metadata.annotations?.description ?? '');
+  const [choice, setChoice] = useState('keep');
+  const [custom, setCustom] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      await api('PUT', `/v1/apiKeys/${k.metadata.uid}`, {
+        metadata: { name, annotations: { description } },
+        spec: { expiry: expiryFrom(choice, custom) },
+      });
+      props.onClose(true);
+    } catch (err) {
+      setError((err as Error).message);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title={`Edit API key ${k.metadata.name}`} onClose={() => props.onClose(false)}>
+      <form onSubmit={submit}>
+        {error && (
+          <p role="alert" className="notice error">
+            {error}
+          </p>
+        )}
+        <label>
+          API Key Name
+          <input required maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          Description
+          <textarea maxLength={1024} value={description} onChange={(e) => setDescription(e.target.value)} />
+        </label>
+        <ExpiryField choice={choice} setChoice={setChoice} custom={custom} setCustom={setCustom} current={k.spec.expiry} />
+        <div className="actions">
+          <button type="button" onClick={() => props.onClose(false)}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            Save
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,184 @@
+/**
+ * The key table: My API Keys (your own keys) or, in the Tenant Admin scope, every key of the
+ * tenant. After every action the table is read again from the server, so what it shows is
+ * what is true, also when an action fails.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { type ApiKey, api, type User } from '../api';
+import { ConfirmDialog } from '../components/Dialog';
+import { Menu } from '../components/Menu';
+import type { Notice } from '../components/Notices';
+import { formatDate, formatDateTime, fullName } from '../format';
+import type { Session } from '../session';
+import { CreateKeyDialog, EditKeyDialog } from './KeyDialogs';
+
+type Open = { kind: 'create' } | { kind: 'edit'; key: ApiKey } | { kind: 'delete'; key: ApiKey } | null;
+
+export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; notify: (n: Notice) => void }) {
+  const { scope, session, notify } = props;
+  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  const [users, setUsers] = useState<User[] | undefined>(undefined);
+  const [filter, setFilter] = useState('');
+  const [open, setOpen] = useState<Open>(null);
+  const [loadError, setLoadError] = useState('');
+
+  const load = useCallback(async () => {
+    const userUid = scope === 'user' ? session.userUid : filter;
+    try {
+      const res = await api<{ items: ApiKey[] }>('GET', `/v1/apiKeys${userUid ? `?userUid=${encodeURIComponent(userUid)}` : ''}`);
+      setKeys(res.items);
+      setLoadError('');
+    } catch (err) {
+      setLoadError((err as Error).message);
+    }
+  }, [scope, session.userUid, filter]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  useEffect(() => {
+    if (scope !== 'tenant') return;
+    api<{ items: User[] }>('GET', '/v1/users')
+      .then((res) => setUsers(res.items))
+      .catch((err) => notify({ kind: 'error', text: (err as Error).message }));
+  }, [scope, notify]);
+
+  const setActive = async (key: ApiKey, isActive: boolean) => {
+    const name = key.metadata.name;
+    try {
+      await api('PATCH', `/v1/apiKeys/${key.metadata.uid}`, { isActive });
+      notify({ kind: 'status', text: isActive ? `Re-activated API key ${name}.` : `Revoked API key ${name}. It can no longer be used.` });
+    } catch (err) {
+      notify({ kind: 'error', text: `Could not ${isActive ? 're-activate' : 'revoke'} API key ${name}: ${(err as Error).message}` });
+    }
+    await load();
+  };
+
+  const remove = async (key: ApiKey) => {
+    try {
+      await api('DELETE', `/v1/apiKeys/${key.metadata.uid}`);
+      notify({ kind: 'status', text: `Deleted API key ${key.metadata.name}.` });
+    } catch (err) {
+      notify({ kind: 'error', text: `Could not delete API key ${key.metadata.name}: ${(err as Error).message}` });
+    }
+    setOpen(null);
+    await load();
+  };
+
+  const title = scope === 'user' ? 'My API Keys' : 'API Keys';
+  return (
+    <section aria-labelledby="keys-title" className="page">
+      <div className="page-head">
+        <h1 id="keys-title">{title}</h1>
+        <button type="button" className="primary" onClick={() => setOpen({ kind: 'create' })}>
+          Add New API key
+        </button>
+      </div>
+      {scope === 'tenant' && users && (
+        <label className="inline">
+          Show keys of
+          <select value={filter} onChange={(e) => setFilter(e.target.value)}>
+            <option value="">All users</option>
+            {users.map((u) => (
+              <option key={u.metadata.uid} value={u.metadata.uid}>
+                {fullName(u.spec)} ({u.spec.emailId})
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {loadError && (
+        <p role="alert" className="notice error">
+          Could not load the API keys: {loadError}
+        </p>
+      )}
+      <div className="table-wrap">
+        <table aria-labelledby="keys-title">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Description</th>
+              {scope === 'tenant' && <th scope="col">User Name</th>}
+              <th scope="col">Expiration Date</th>
+              <th scope="col">Active</th>
+              <th scope="col">Last Used</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys === null && !loadError && (
+              <tr>
+                <td colSpan={7}>Loading…</td>
+              </tr>
+            )}
+            {keys?.length === 0 && (
+              <tr>
+                <td colSpan={7}>No API keys yet. Add one to get started.</td>
+              </tr>
+            )}
+            {keys?.map((k) => (
+              <tr key={k.metadata.uid}>
+                <td>{k.metadata.name}</td>
+                <td className="description">{k.metadata.annotations?.description}</td>
+                {scope === 'tenant' && <td>{fullName(k.spec.user)}</td>}
+                <td>
+                  {formatDate(k.spec.expiry)}
+                  {k.status.isExpired && <span className="badge expired">Expired</span>}
+                </td>
+                <td>
+                  <span className={`badge ${k.status.isActive ? 'active' : 'inactive'}`}>{k.status.isActive ? 'Active' : 'Inactive'}</span>
+                </td>
+                <td>{formatDateTime(k.status.lastUsedTimestamp)}</td>
+                <td className="row-actions">
+                  <Menu
+                    label={`Actions for ${k.metadata.name}`}
+                    buttonContent={<span aria-hidden="true">⋮</span>}
+                    items={[
+                      { label: 'Edit', onSelect: () => setOpen({ kind: 'edit', key: k }) },
+                      k.status.isActive
+                        ? { label: 'Revoke', onSelect: () => void setActive(k, false) }
+                        : { label: 'Re-activate', onSelect: () => void setActive(k, true) },
+                      { label: 'Delete', onSelect: () => setOpen({ kind: 'delete', key: k }) },
+                    ]}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {open?.kind === 'create' && (
+        <CreateKeyDialog
+          users={scope === 'tenant' ? users : undefined}
+          selfUid={session.userUid}
+          onClose={(created) => {
+            setOpen(null);
+            if (created) void load();
+          }}
+        />
+      )}
+      {open?.kind === 'edit' && (
+        <EditKeyDialog
+          apiKey={open.key}
+          onClose={(saved) => {
+            setOpen(null);
+            if (saved) notify({ kind: 'status', text: `Saved API key ${open.key.metadata.name}.` });
+            void load();
+          }}
+        />
+      )}
+      {open?.kind === 'delete' && (
+        <ConfirmDialog
+          title="Delete API key"
+          message={`Delete API key ${open.key.metadata.name}? Anything using it will stop working. This cannot be undone.`}
+          confirmLabel="Delete"
+          onCancel={() => setOpen(null)}
+          onConfirm={() => void remove(open.key)}
+        />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,163 @@
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { api, type User } from '../api';
+import { ConfirmDialog, Dialog } from '../components/Dialog';
+import type { Notice } from '../components/Notices';
+import { formatDateTime, fullName } from '../format';
+import type { Session } from '../session';
+
+function AddUserDialog(props: { onClose: (created: string | null) => void }) {
+  const [email, setEmail] = useState('');
+  const [firstName, setFirstName] = useState('');
+  const [lastName, setLastName] = useState('');
+  const [password, setPassword] = useState('');
+  const [admin, setAdmin] = useState(false);
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      await api('POST', '/v1/users', {
+        metadata: { name: `${firstName} ${lastName}`.trim() },
+        spec: { emailId: email, firstName, lastName, roles: admin ? ['tenant-admin'] : [], password: password || undefined },
+      });
+      props.onClose(email);
+    } catch (err) {
+      setError((err as Error).message);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title="Add User" onClose={() => props.onClose(null)}>
+      <form onSubmit={submit}>
+        {error && (
+          <p role="alert" className="notice error">
+            {error}
+          </p>
+        )}
+        <label>
+          Email
+          <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        </label>
+        <label>
+          First Name
+          <input value={firstName} onChange={(e) => setFirstName(e.target.value)} />
+        </label>
+        <label>
+          Last Name
+          <input value={lastName} onChange={(e) => setLastName(e.target.value)} />
+        </label>
+        <label>
+          Password
+          <input type="password" autoComplete="new-password" minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} />
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.target.checked)} />
+          Tenant admin
+        </label>
+        <div className="actions">
+          <button type="button" onClick={() => props.onClose(null)}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            Create
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function UsersPage(props: { session: Session; notify: (n: Notice) => void }) {
+  const { notify } = props;
+  const [users, setUsers] = useState<User[] | null>(null);
+  const [adding, setAdding] = useState(false);
+  const [deleting, setDeleting] = useState<User | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setUsers((await api<{ items: User[] }>('GET', '/v1/users')).items);
+    } catch (err) {
+      notify({ kind: 'error', text: `Could not load the users: ${(err as Error).message}` });
+    }
+  }, [notify]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const remove = async (user: User) => {
+    try {
+      await api('DELETE', `/v1/users/${user.metadata.uid}`);
+      notify({ kind: 'status', text: `Deleted user ${user.spec.emailId} and their API keys.` });
+    } catch (err) {
+      notify({ kind: 'error', text: `Could not delete user ${user.spec.emailId}: ${(err as Error).message}` });
+    }
+    setDeleting(null);
+    await load();
+  };
+
+  return (
+    <section aria-labelledby="users-title" className="page">
+      <div className="page-head">
+        <h1 id="users-title">Users</h1>
+        <button type="button" className="primary" onClick={() => setAdding(true)}>
+          Add User
+        </button>
+      </div>
+      <div className="table-wrap">
+        <table aria-labelledby="users-title">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              <th scope="col">Last Sign-in</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users?.map((u) => (
+              <tr key={u.metadata.uid}>
+                <td>{fullName(u.spec)}</td>
+                <td>{u.spec.emailId}</td>
+                <td>{u.spec.roles.includes('tenant-admin') ? 'Tenant admin' : 'User'}</td>
+                <td>{formatDateTime(u.status.lastSignIn)}</td>
+                <td className="row-actions">
+                  {u.metadata.uid !== props.session.userUid && (
+                    <button type="button" className="link danger" aria-label={`Delete user ${u.spec.emailId}`} onClick={() => setDeleting(u)}>
+                      Delete
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {adding && (
+        <AddUserDialog
+          onClose={(email) => {
+            setAdding(false);
+            if (email) notify({ kind: 'status', text: `Created user ${email}.` });
+            void load();
+          }}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete user"
+          message={`Delete ${deleting.spec.emailId}? Their API keys stop working at once. This cannot be undone.`}
+          confirmLabel="Delete"
+          onCancel={() => setDeleting(null)}
+          onConfirm={() => void remove(deleting)}
+        />
+      )}
+    </section>
+  );
+}
