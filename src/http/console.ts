@@ -31,21 +31,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }
     index: ['index.html'],
     setHeaders: (reply) => reply.header('content-security-policy', CSP),
   });
-}
-
-/** For the not-found handler: a console path (not the API) asked for by a browser. */
-export function isConsolePath(request: FastifyRequest): boolean {
-  const path = request.url.split('?')[0];
-  return (
-    request.method === 'GET' &&
-    !path.startsWith('/v1/') &&
-    !path.startsWith('/docs') &&
-    (request.headers.accept ?? '').includes('text/html') &&
-    consoleAvailable()
-  );
-}
-
-export function sendConsole(reply: FastifyReply) {
-  reply.header('content-security-policy', CSP);
-  return reply.sendFile('index.html', CONSOLE_DIR);
+  // The console's own paths all load the same page, so that a reload or a bookmark works.
+  const page = async (_request: FastifyRequest, reply: FastifyReply) => reply.header('content-security-policy', CSP).sendFile('index.html');
+  for (const path of ['/login', '/keys', '/tenant', '/tenant/*']) app.get(path, { schema: { hide: true } }, page);
 }

@@ -1,7 +1,6 @@
 /** The one place that writes Palette's v1Error body: {code, message, ref, details}. */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, KeywardError } from '../domain/errors.js';
-import { isConsolePath, sendConsole } from './console.js';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'BadRequest',
@@ -49,6 +48,6 @@ export function registerErrorHandling(app: FastifyInstance) {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    isConsolePath(request) ? sendConsole(reply) : sendError(request, reply, 404, 'ResourceNotFound', `There is no ${request.method} endpoint at this path. See /docs for the API.`),
+    sendError(request, reply, 404, 'ResourceNotFound', `There is no ${request.method} endpoint at this path. See /docs for the API.`),
   );
 }

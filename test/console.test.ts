@@ -1,0 +1,396 @@
+/**
+ * The web console in a real browser (Debian's Chromium) against a real server process: every
+ * numbered step of the seed for the User tab and the Tenant tab, each checked on screen and
+ * through the API, and the rest of what a person does there.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
+import { http, type ServerProcess, startServer } from './helpers/server.js';
+
+const ADMIN = { email: 'admin@keyward.local', password: 'admin-password-1' };
+const USER = { email: 'dana@example.com', password: 'dana-password-1' };
+
+describe('web console', { skip: browserSkipReason() }, () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let dir: string;
+  let adminToken: string;
+  let userUid: string;
+
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: adminToken }) =>
+    http(`${server.url}${path}`, { method, headers, body });
+  const keyStatus = async (apiKey: string) => (await api('GET', '/v1/users/info', undefined, { ApiKey: apiKey })).status;
+  const createKeyFor = async (owner: string, name: string, expiry = new Date(Date.now() + 30 * 86_400_000).toISOString()) => {
+    const res = await api('POST', '/v1/apiKeys', { metadata: { name, annotations: { description: `${name} description` } }, spec: { expiry, userUid: owner } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body as { apiKey: string; uid: string };
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyward-console-'));
+    server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456', KEYWARD_ADMIN_PASSWORD: ADMIN.password } });
+    adminToken = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: ADMIN.email, password: ADMIN.password } })).body.Authorization;
+    const created = await api('POST', '/v1/users', { spec: { emailId: USER.email, firstName: 'Dana', lastName: 'Scully', password: USER.password } });
+    userUid = created.body.uid;
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await context?.close();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+  });
+
+  async function logIn(who: { email: string; password: string }) {
+    await page.goto(server.url);
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByLabel('Password').fill(who.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'User Menu' }).waitFor();
+  }
+
+  /** "Navigate to the User Menu, and select My API Keys." */
+  async function openMyApiKeys() {
+    await page.getByRole('button', { name: 'User Menu' }).click();
+    await page.getByRole('menuitem', { name: 'My API Keys' }).click();
+    await page.getByRole('heading', { name: 'My API Keys' }).waitFor();
+  }
+
+  /** "Switch to the Tenant Admin scope" … "From the Tenant Settings Menu, select API Keys." */
+  async function openTenantApiKeys() {
+    await page.getByRole('button', { name: 'Tenant Admin' }).click();
+    await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
+    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'API Keys' }).click();
+    await page.getByRole('heading', { name: 'API Keys', exact: true }).waitFor();
+  }
+
+  const row = (name: string): Locator => page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
+
+  /** The text of a row's cell under the given column header. */
+  async function cell(name: string, column: string): Promise<string> {
+    const headers = await page.getByRole('columnheader').allTextContents();
+    const index = headers.findIndex((h) => h.trim().toLowerCase() === column.toLowerCase());
+    assert.ok(index >= 0, `column ${column} exists (${headers.join(', ')})`);
+    return (await row(name).getByRole('cell').nth(index).textContent())?.trim() ?? '';
+  }
+
+  async function waitForActive(name: string, expected: 'Active' | 'Inactive') {
+    await row(name).getByRole('cell', { name: expected, exact: true }).waitFor();
+    assert.equal(await cell(name, 'Active'), expected);
+  }
+
+  /** "Identify your API key in the table, and click on the three-dot Menu." then the item. */
+  async function rowAction(name: string, action: string) {
+    await page.getByRole('button', { name: `Actions for ${name}` }).click();
+    await page.getByRole('menuitem', { name: action, exact: true }).click();
+  }
+
+  it('User tab: revoke your key, validate Inactive, re-activate it, validate Active', async () => {
+    const key = await createKeyFor(userUid, 'dana-ci');
+    await logIn(USER);
+    await openMyApiKeys();
+    assert.equal(await cell('dana-ci', 'Active'), 'Active');
+    await screenshot(page, 'user-my-api-keys');
+
+    await rowAction('dana-ci', 'Revoke');
+    await page.getByRole('status').filter({ hasText: 'Revoked API key dana-ci' }).waitFor();
+    await waitForActive('dana-ci', 'Inactive');
+    assert.equal(await keyStatus(key.apiKey), 401, 'the revoked key really fails');
+    await screenshot(page, 'user-revoked');
+
+    // Validate as the seed says: log in again, open My API Keys, find the key, read Active.
+    await page.reload();
+    await openMyApiKeys();
+    await waitForActive('dana-ci', 'Inactive');
+
+    await rowAction('dana-ci', 'Re-activate');
+    await page.getByRole('status').filter({ hasText: 'Re-activated API key dana-ci' }).waitFor();
+    await waitForActive('dana-ci', 'Active');
+    assert.equal(await keyStatus(key.apiKey), 200, 'the re-activated key works again');
+    await page.reload();
+    await openMyApiKeys();
+    await waitForActive('dana-ci', 'Active');
+  });
+
+  it("Tenant tab: a tenant admin revokes a user's key, validates Inactive, re-activates it, validates Active", async () => {
+    const key = await createKeyFor(userUid, 'dana-deploy');
+    await logIn(ADMIN);
+    await openTenantApiKeys();
+    assert.equal(await cell('dana-deploy', 'User Name'), 'Dana Scully');
+    assert.equal(await cell('dana-deploy', 'Active'), 'Active');
+    await screenshot(page, 'tenant-api-keys');
+
+    await rowAction('dana-deploy', 'Revoke');
+    await waitForActive('dana-deploy', 'Inactive');
+    assert.equal(await keyStatus(key.apiKey), 401);
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'API Keys', exact: true }).waitFor();
+    await waitForActive('dana-deploy', 'Inactive');
+    await screenshot(page, 'tenant-revoked');
+
+    await rowAction('dana-deploy', 'Re-activate');
+    await waitForActive('dana-deploy', 'Active');
+    assert.equal(await keyStatus(key.apiKey), 200);
+  });
+
+  it('the admin lock: the owner is told only a tenant admin can re-activate, and the table stays Inactive', async () => {
+    const key = await createKeyFor(userUid, 'dana-locked');
+    assert.equal((await api('PATCH', `/v1/apiKeys/${key.uid}`, { isActive: false })).status, 204);
+    await logIn(USER);
+    await openMyApiKeys();
+    await rowAction('dana-locked', 'Re-activate');
+    await page.getByRole('alert').filter({ hasText: 'only a tenant admin can re-activate it' }).waitFor();
+    await waitForActive('dana-locked', 'Inactive');
+    assert.equal(await keyStatus(key.apiKey), 401);
+    await screenshot(page, 'admin-lock-message');
+  });
+
+  it('an expired key is marked, and re-activating it explains that the expiry must be extended', async () => {
+    const key = await createKeyFor(userUid, 'dana-short', new Date(Date.now() + 1500).toISOString());
+    await api('PATCH', `/v1/apiKeys/${key.uid}`, {}, { ApiKey: key.apiKey });
+    await new Promise((r) => setTimeout(r, 1600));
+    await logIn(USER);
+    await openMyApiKeys();
+    assert.match(await cell('dana-short', 'Expiration Date'), /Expired/);
+    await rowAction('dana-short', 'Re-activate');
+    await page.getByRole('alert').filter({ hasText: /Extend its expiry date first/ }).waitFor();
+    await waitForActive('dana-short', 'Inactive');
+    await screenshot(page, 'expired-message');
+
+    // Extend the expiry with Edit, then re-activate: it works.
+    await rowAction('dana-short', 'Edit');
+    await page.getByRole('dialog').getByLabel('Expiration Date').selectOption({ label: '7 days' });
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved API key dana-short' }).waitFor();
+    await rowAction('dana-short', 'Re-activate');
+    await waitForActive('dana-short', 'Active');
+    assert.equal(await keyStatus(key.apiKey), 200);
+  });
+
+  it('creates a key (shown once, with Copy), edits it, and deletes it after confirmation', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await logIn(USER);
+    await openMyApiKeys();
+    await page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    assert.equal(await dialog.getByLabel('User Name').count(), 0, 'no User Name field outside the tenant scope');
+    await dialog.getByLabel('API Key Name').fill('from-browser');
+    await dialog.getByLabel('Description').fill('made in the console');
+    await dialog.getByLabel('Expiration Date').selectOption({ label: '60 days' });
+    await screenshot(page, 'create-form');
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    const shown = page.getByRole('textbox', { name: 'API Key', exact: true });
+    const apiKey = await shown.inputValue();
+    assert.match(apiKey, /^kw_/);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByText('Copied to the clipboard.').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), apiKey);
+    await screenshot(page, 'key-shown-once');
+    await page.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await keyStatus(apiKey), 200);
+    assert.equal(await cell('from-browser', 'Description'), 'made in the console');
+    assert.ok(!(await page.content()).includes(apiKey), 'the key is not on the page once the dialog is closed');
+
+    // The expiry is 60 days away.
+    const expected = new Date(Date.now() + 60 * 86_400_000);
+    const shownDate = await cell('from-browser', 'Expiration Date');
+    assert.ok(Math.abs(Date.parse(shownDate) - expected.getTime()) < 2 * 86_400_000, shownDate);
+
+    await rowAction('from-browser', 'Edit');
+    const edit = page.getByRole('dialog');
+    await edit.getByLabel('API Key Name').fill('renamed-in-browser');
+    await edit.getByLabel('Description').fill('new words');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await row('renamed-in-browser').waitFor();
+    assert.equal(await cell('renamed-in-browser', 'Description'), 'new words');
+    assert.equal(await keyStatus(apiKey), 200, 'editing keeps the key working');
+
+    await rowAction('renamed-in-browser', 'Delete');
+    const confirm = page.getByRole('alertdialog', { name: 'Delete API key' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await row('renamed-in-browser').waitFor();
+    await rowAction('renamed-in-browser', 'Delete');
+    await page.getByRole('alertdialog', { name: 'Delete API key' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('status').filter({ hasText: 'Deleted API key renamed-in-browser' }).waitFor();
+    assert.equal(await row('renamed-in-browser').count(), 0);
+    assert.equal(await keyStatus(apiKey), 401);
+  });
+
+  it('a name already taken is refused in words, and a custom expiry date works', async () => {
+    await createKeyFor(userUid, 'taken-name');
+    await logIn(USER);
+    await openMyApiKeys();
+    await page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await dialog.getByLabel('API Key Name').fill('taken-name');
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'already has an API key named "taken-name"' }).waitFor();
+    await dialog.getByLabel('API Key Name').fill('custom-date');
+    await dialog.getByLabel('Expiration Date').selectOption({ label: 'Custom' });
+    const target = new Date(Date.now() + 45 * 86_400_000);
+    const ymd = `${target.getFullYear()}-${String(target.getMonth() + 1).padStart(2, '0')}-${String(target.getDate()).padStart(2, '0')}`;
+    await dialog.getByLabel('Custom expiration date').fill(ymd);
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await cell('custom-date', 'Expiration Date'), ymd);
+  });
+
+  it('a tenant admin creates a key for another user, filters by user, manages users and reads the audit log', async () => {
+    await logIn(ADMIN);
+    await openTenantApiKeys();
+    await page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await dialog.getByLabel('API Key Name').fill('made-for-dana');
+    await dialog.getByLabel('User Name').selectOption({ label: `Dana Scully (${USER.email})` });
+    await dialog.getByLabel('Expiration Date').selectOption({ label: '7 days' });
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await cell('made-for-dana', 'User Name'), 'Dana Scully');
+    const dana = await api('GET', `/v1/apiKeys?userUid=${userUid}`);
+    assert.ok(dana.body.items.some((k: any) => k.metadata.name === 'made-for-dana'));
+
+    await page.getByLabel('Show keys of').selectOption({ label: `Tenant Admin (${ADMIN.email})` });
+    await page.waitForFunction(() => !document.body.textContent?.includes('made-for-dana'));
+    await page.getByLabel('Show keys of').selectOption({ label: `Dana Scully (${USER.email})` });
+    await row('made-for-dana').waitFor();
+
+    // Users: create one, then delete them; their keys stop at once.
+    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Add User' }).click();
+    const add = page.getByRole('dialog', { name: 'Add User' });
+    await add.getByLabel('Email').fill('temp@example.com');
+    await add.getByLabel('First Name').fill('Temp');
+    await add.getByLabel('Last Name').fill('Worker');
+    await add.getByLabel('Password').fill('temp-password-1');
+    await add.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('cell', { name: 'temp@example.com', exact: true }).waitFor();
+    await screenshot(page, 'tenant-users');
+    const temp = (await api('GET', '/v1/users')).body.items.find((u: any) => u.spec.emailId === 'temp@example.com');
+    const tempKey = await createKeyFor(temp.metadata.uid, 'temp-key');
+    await page.getByRole('button', { name: 'Delete user temp@example.com' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('status').filter({ hasText: 'Deleted user temp@example.com' }).waitFor();
+    assert.equal(await keyStatus(tempKey.apiKey), 401);
+
+    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Audit Logs' }).click();
+    await page.getByRole('cell', { name: 'Revoked API key' }).first().waitFor();
+    await page.getByRole('cell', { name: 'Re-activated API key' }).first().waitFor();
+    await screenshot(page, 'tenant-audit-logs');
+  });
+
+  it('scope switching: only tenant admins see the Tenant Admin scope', async () => {
+    await logIn(USER);
+    assert.equal(await page.getByRole('button', { name: 'Tenant Admin' }).count(), 0);
+    await page.goto(`${server.url}/tenant/settings/api-keys`);
+    await page.getByRole('alert').filter({ hasText: 'Only tenant admins' }).waitFor();
+    await context.clearCookies();
+    await logIn(ADMIN);
+    await page.getByRole('button', { name: 'Tenant Admin' }).click();
+    await page.getByRole('navigation', { name: 'Main Menu' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Tenant Admin' }).getAttribute('aria-pressed'), 'true');
+    await page.getByRole('button', { name: 'Personal' }).click();
+    await page.getByRole('heading', { name: 'My API Keys' }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Main Menu' }).count(), 0);
+  });
+
+  it('sign-in messages: a wrong password, a locked-out account, and log out', async () => {
+    await page.goto(server.url);
+    await page.getByLabel('Email').fill(USER.email);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The email or password is incorrect.' }).waitFor();
+    await screenshot(page, 'sign-in-wrong-password');
+
+    const locked = { email: 'locked@example.com', password: 'locked-password-1' };
+    await api('POST', '/v1/users', { spec: { emailId: locked.email, password: locked.password } });
+    for (let i = 0; i < 10; i++) await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: locked.email, password: 'wrong-password' } });
+    await page.getByLabel('Email').fill(locked.email);
+    await page.getByLabel('Password').fill(locked.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: /locked.*Try again in \d+ seconds/ }).waitFor();
+
+    await logIn(USER);
+    await page.getByRole('button', { name: 'User Menu' }).click();
+    await page.getByRole('menuitem', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.getByText('You have signed out.').waitFor();
+    await page.goto(`${server.url}/keys`);
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+  });
+
+  it('an expired session goes back to sign-in, then to where the person was', async () => {
+    await logIn(ADMIN);
+    await openTenantApiKeys();
+    // The session ends (as when its token expires): the cookie no longer holds a valid token.
+    const url = new URL(server.url);
+    await context.addCookies([{ name: 'keyward_session', value: 'expired.token.value', domain: url.hostname, path: '/', httpOnly: true, sameSite: 'Strict' }]);
+    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByText('Your session has expired').waitFor();
+    await screenshot(page, 'session-expired');
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/tenant/settings/users');
+  });
+
+  it('works from the keyboard: menus and dialogs take and return focus', async () => {
+    await createKeyFor(userUid, 'keyboard-key');
+    await logIn(USER);
+    await openMyApiKeys();
+    const actions = page.getByRole('button', { name: 'Actions for keyboard-key' });
+    await actions.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menuitem', { name: 'Edit' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Edit', 'focus moves into the menu');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Revoke');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.getByRole('menu').count(), 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Actions for keyboard-key', 'focus returns to the button');
+
+    await page.getByRole('button', { name: 'Add New API key' }).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[role=dialog]') !== null), true, 'focus moves into the dialog');
+    for (let i = 0; i < 12; i++) await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[role=dialog]') !== null), true, 'Tab stays inside the dialog');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.getByRole('dialog').count(), 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Add New API key', 'focus returns to the opener');
+  });
+
+  it('reads well at phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await logIn(ADMIN);
+    await openTenantApiKeys();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page itself does not scroll sideways (${overflow}px)`);
+    await screenshot(page, 'phone-tenant-api-keys');
+  });
+
+  it('refuses cookie-authenticated writes without the CSRF token', async () => {
+    await logIn(USER);
+    const result = await page.evaluate(async () => {
+      const res = await fetch('/v1/apiKeys', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ metadata: { name: 'csrf' }, spec: { expiry: new Date(Date.now() + 86_400_000).toISOString() } }),
+      });
+      return { status: res.status, body: await res.json() };
+    });
+    assert.equal(result.status, 403);
+    assert.match(result.body.message, /CSRF/);
+  });
+});
