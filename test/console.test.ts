@@ -224,7 +224,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await rowAction('renamed-in-browser', 'Delete');
     await page.getByRole('alertdialog', { name: 'Delete API key' }).getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('status').filter({ hasText: 'Deleted API key renamed-in-browser' }).waitFor();
-    assert.equal(await row('renamed-in-browser').count(), 0);
+    await row('renamed-in-browser').waitFor({ state: 'detached' });
     assert.equal(await keyStatus(apiKey), 401);
   });
 
@@ -334,8 +334,8 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await logIn(ADMIN);
     await openTenantApiKeys();
     // The session ends (as when its token expires): the cookie no longer holds a valid token.
-    const url = new URL(server.url);
-    await context.addCookies([{ name: 'keyward_session', value: 'expired.token.value', domain: url.hostname, path: '/', httpOnly: true, sameSite: 'Strict' }]);
+    await context.clearCookies({ name: 'keyward_session' });
+    await context.addCookies([{ name: 'keyward_session', value: 'expired.token.value', url: server.url, httpOnly: true, sameSite: 'Strict' }]);
     await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
     await page.getByText('Your session has expired').waitFor();
     await screenshot(page, 'session-expired');

@@ -12,6 +12,11 @@ export const CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.u
 // The console loads only its own scripts and styles and talks only to its own origin.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/** Headers for the console's pages and files (the API's JSON answers do not need them). */
+function htmlHeaders<R extends { header(name: string, value: string): R }>(reply: R): R {
+  return reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
+}
+
 export function consoleAvailable(dir = CONSOLE_DIR): boolean {
   return existsSync(`${dir}/index.html`);
 }
@@ -29,9 +34,9 @@ export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }
     prefix: '/',
     wildcard: false,
     index: ['index.html'],
-    setHeaders: (reply) => reply.header('content-security-policy', CSP),
+    setHeaders: (reply) => htmlHeaders(reply),
   });
   // The console's own paths all load the same page, so that a reload or a bookmark works.
-  const page = async (_request: FastifyRequest, reply: FastifyReply) => reply.header('content-security-policy', CSP).sendFile('index.html');
+  const page = async (_request: FastifyRequest, reply: FastifyReply) => htmlHeaders(reply).sendFile('index.html');
   for (const path of ['/login', '/keys', '/tenant', '/tenant/*']) app.get(path, { schema: { hide: true } }, page);
 }

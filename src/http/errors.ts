@@ -43,7 +43,7 @@ export function registerErrorHandling(app: FastifyInstance) {
       const message = code === 'PayloadTooLarge' || code === 'UnsupportedMediaType' ? errorCodes[code].message : fe.message;
       return sendError(request, reply, status, code, message);
     }
-    request.log.error({ err }, 'request failed');
+    request.log.error({ reqId: request.id, err }, 'request failed');
     return sendError(request, reply, 500, 'InternalError', errorCodes.InternalError.message);
   });
 

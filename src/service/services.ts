@@ -5,6 +5,7 @@ import { AuditService } from './audits.js';
 import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
+import { TenantNames } from './tenants.js';
 import { UserService } from './users.js';
 import { VerificationCache } from './verificationCache.js';
 import { KeyVerifier } from './verifier.js';
@@ -28,6 +29,7 @@ export interface Services {
   users: UserService;
   auth: AuthService;
   audits: AuditService;
+  tenantNames: TenantNames;
   lastUsed: LastUsedRecorder;
   cache: VerificationCache;
   /** Present on PostgreSQL: the channel that carries other instances' key changes. */
@@ -67,6 +69,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     users: new UserService(store, { now, invalidation }),
     auth: new AuthService(store, { secret: opts.secret, now, signInLimits: opts.signInLimits ?? defaultSignInLimits, verifier }),
     audits: new AuditService(store),
+    tenantNames: new TenantNames(store),
     async start() {
       await keyEvents?.start();
       lastUsed.start();

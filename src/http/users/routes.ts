@@ -48,7 +48,7 @@ const createUser = {
 } as const;
 
 export async function userRoutes(app: FastifyInstance, { services }: { services: Services }) {
-  const { users, store } = services;
+  const { users, tenantNames } = services;
   const onRequest = app.authenticate;
 
   app.get(
@@ -64,8 +64,7 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
     },
     async (request) => {
       const { actor } = context(request);
-      const tenant = await store.tenants.findByUid(actor.tenantUid);
-      return { orgName: tenant?.name ?? '', tenantUid: actor.tenantUid, userUid: actor.userUid };
+      return { orgName: await tenantNames.of(actor.tenantUid), tenantUid: actor.tenantUid, userUid: actor.userUid };
     },
   );
 

@@ -1,0 +1,237 @@
+#!/usr/bin/env node
+/**
+ * Keyward's benchmarks, in one run on one machine, each figure beside its baseline from the same
+ * run. Servers run as their own processes; the load comes from this process over loopback.
+ *
+ *   npm run bench                      (BENCH_DURATION=10 BENCH_CONNECTIONS=50 by default)
+ *
+ * 1. throughput: bare Fastify (ceiling), Keyward on SQLite and on PostgreSQL with 100,000 keys,
+ *    Better Auth's API key plugin on SQLite with 100,000 keys: GET /v1/users/info with a key;
+ * 2. latency: the same four, one request at a time, to see what authentication adds;
+ * 3. propagation: a revoke on instance A until instance B refuses the key, two instances on PostgreSQL;
+ * 4. memory: RSS of one instance with 1,000,000 keys in the database, empty and with a full cache.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
+const MEMORY_KEYS = Number(process.env.BENCH_MEMORY_KEYS ?? 1_000_000);
+const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
+const PG_ADMIN = process.env.KEYWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SECRET = 'bench-secret-0123456789abcdef';
+const work = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
+const children = new Set();
+
+function start(cmd, args, env, cwd = ROOT) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(proc);
+    let out = '';
+    let err = '';
+    proc.stderr.on('data', (d) => (err += d));
+    proc.stdout.on('data', (d) => {
+      if (out === null) return; // drained: the server keeps logging, nobody reads it
+      out += d;
+      const port = out.match(/LISTENING (\d+)/)?.[1] ?? out.match(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/)?.[1];
+      if (port) {
+        const key = out.match(/KEY (\S+)/)?.[1];
+        out = null;
+        resolve({ url: `http://127.0.0.1:${port}`, proc, key });
+      }
+    });
+    proc.on('exit', (code) => out !== null && reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)));
+  });
+}
+
+async function stop(server) {
+  server.proc.kill('SIGTERM');
+  await new Promise((r) => (server.proc.exitCode !== null ? r() : server.proc.once('exit', r)));
+  children.delete(server.proc);
+}
+
+const keyward = (url, extra = {}) =>
+  start(process.execPath, ['bin/keyward.js', 'serve'], { KEYWARD_DATABASE_URL: url, KEYWARD_SECRET: SECRET, KEYWARD_PORT: '0', KEYWARD_LOG_LEVEL: 'info', ...extra });
+
+function seed(url, keys, valid) {
+  const out = join(work, `keys-${Math.random().toString(36).slice(2)}.txt`);
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'bench/seed.ts', '--url', url, '--keys', String(keys), '--valid', String(valid), '--out', out, '--secret', SECRET], { cwd: ROOT, stdio: 'inherit' });
+    p.on('exit', (code) => (code === 0 ? resolve(readFileSync(out, 'utf8').trim().split('\n')) : reject(new Error(`seed exited ${code}`))));
+  });
+}
+
+async function createPgDatabase() {
+  const name = `keyward_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const c = new pg.Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  await c.query(`create database ${name}`);
+  await c.end();
+  const u = new URL(PG_ADMIN);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), name };
+}
+
+async function dropPgDatabase(name) {
+  const c = new pg.Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  await c.query(`drop database if exists ${name} with (force)`);
+  await c.end();
+}
+
+/** Throughput with autocannon, after a short warm-up. */
+async function throughput(url, headers) {
+  await autocannon({ url: `${url}/v1/users/info`, headers, connections: CONNECTIONS, duration: 2 });
+  const r = await autocannon({ url: `${url}/v1/users/info`, headers, connections: CONNECTIONS, duration: DURATION });
+  if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** Latency one request at a time (microsecond resolution, which autocannon lacks). */
+async function latency(url, headers, n = 5000) {
+  for (let i = 0; i < 500; i++) await (await fetch(`${url}/v1/users/info`, { headers })).arrayBuffer();
+  const samples = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const res = await fetch(`${url}/v1/users/info`, { headers });
+    await res.arrayBuffer();
+    samples.push(performance.now() - t);
+    if (res.status !== 200) throw new Error(`${url}: ${res.status}`);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: pct(samples, 50), p99: pct(samples, 99) };
+}
+
+function rssMb(pid) {
+  const kb = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  return kb / 1024;
+}
+
+async function signIn(url) {
+  const res = await fetch(`${url}/v1/auth/authenticate?setCookie=false`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ emailId: 'admin@keyward.local', password: 'admin-password-1' }),
+  });
+  return (await res.json()).Authorization;
+}
+
+async function propagation(url) {
+  const a = await keyward(url);
+  const b = await keyward(url);
+  try {
+    const token = await signIn(a.url);
+    const json = { Authorization: token, 'content-type': 'application/json' };
+    const delays = [];
+    for (let i = 0; i < REVOCATIONS; i++) {
+      const created = await (await fetch(`${a.url}/v1/apiKeys`, { method: 'POST', headers: json, body: JSON.stringify({ metadata: { name: `prop-${i}` }, spec: { expiry: new Date(Date.now() + 86_400_000).toISOString() } }) })).json();
+      const use = async () => (await fetch(`${b.url}/v1/users/info`, { headers: { ApiKey: created.apiKey } })).status;
+      for (let w = 0; w < 3; w++) if ((await use()) !== 200) throw new Error('key not accepted on B');
+      const revoke = await fetch(`${a.url}/v1/apiKeys/${created.uid}`, { method: 'PATCH', headers: json, body: '{"isActive":false}' });
+      if (revoke.status !== 204) throw new Error(`revoke answered ${revoke.status}`);
+      const t0 = performance.now();
+      while ((await use()) !== 401) {
+        if (performance.now() - t0 > 5000) throw new Error('B still accepts the key after 5 s');
+      }
+      delays.push(performance.now() - t0);
+    }
+    delays.sort((x, y) => x - y);
+    return { n: delays.length, p50: pct(delays, 50), p99: pct(delays, 99), max: delays.at(-1) };
+  } finally {
+    await stop(a);
+    await stop(b);
+  }
+}
+
+async function memory() {
+  const url = `sqlite:${join(work, 'memory.db')}`;
+  const cacheMax = 100_000;
+  const keys = await seed(url, MEMORY_KEYS, cacheMax);
+  const server = await keyward(url, { KEYWARD_CACHE_MAX_KEYS: String(cacheMax) });
+  try {
+    await fetch(`${server.url}/healthz`);
+    const empty = rssMb(server.proc.pid);
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const key = keys[next++];
+        const res = await fetch(`${server.url}/v1/users/info`, { headers: { ApiKey: key } });
+        await res.arrayBuffer();
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    const full = rssMb(server.proc.pid);
+    return { keysInDb: MEMORY_KEYS, cacheMax, emptyMb: empty, fullMb: full, bytesPerEntry: ((full - empty) * 1024 * 1024) / cacheMax };
+  } finally {
+    await stop(server);
+  }
+}
+
+const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main() {
+  const results = {};
+  console.error(`machine: ${cpus().length} × ${cpus()[0].model}, ${f(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`);
+
+  console.error('seeding SQLite and PostgreSQL with', KEYS, 'keys…');
+  const sqliteUrl = `sqlite:${join(work, 'keyward.db')}`;
+  const [sqliteKey] = await seed(sqliteUrl, KEYS, 1);
+  const pgDb = await createPgDatabase();
+  const [pgKey] = await seed(pgDb.url, KEYS, 1);
+
+  const targets = [
+    ['bare Fastify (ceiling)', () => start(process.execPath, ['bench/bare.mjs'], {}), () => ({})],
+    ['Keyward, SQLite, 100k keys', () => keyward(sqliteUrl), () => ({ ApiKey: sqliteKey })],
+    ['Keyward, PostgreSQL, 100k keys', () => keyward(pgDb.url), () => ({ ApiKey: pgKey })],
+    ['Better Auth API key plugin, SQLite, 100k keys', () => start(process.execPath, ['bench/peer-better-auth.mjs'], { KEYS: String(KEYS), DB_PATH: join(work, 'peer.db') }), (s) => ({ 'x-api-key': s.key })],
+  ];
+  for (const [name, launch, headers] of targets) {
+    console.error(`measuring ${name}…`);
+    const server = await launch();
+    try {
+      results[name] = { ...(await throughput(server.url, headers(server))), latency: await latency(server.url, headers(server)) };
+    } finally {
+      await stop(server);
+    }
+  }
+
+  console.error(`propagation: ${REVOCATIONS} revocations across two instances on PostgreSQL…`);
+  const prop = await propagation(pgDb.url);
+  await dropPgDatabase(pgDb.name);
+  console.error(`memory: ${MEMORY_KEYS} keys in SQLite, filling a 100,000-key cache…`);
+  const mem = await memory();
+
+  const ceiling = results['bare Fastify (ceiling)'];
+  const peer = results['Better Auth API key plugin, SQLite, 100k keys'];
+  const lines = [
+    `Machine: ${cpus().length} × ${cpus()[0].model}, ${f(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after 2 s of warm-up, from another process on loopback. Keyward at its default log level (info: one JSON line per request).`,
+    '',
+    '| target | requests/s | vs ceiling | vs peer | p50 / p99 under load (ms) | one at a time p50 / p99 (ms) | added p99 vs ceiling (ms) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...Object.entries(results).map(([name, r]) =>
+      `| ${name} | ${f(r.rps)} | ${f((100 * r.rps) / ceiling.rps)} % | ${f(r.rps / peer.rps, 2)}× | ${r.p50} / ${r.p99} | ${f(r.latency.p50, 3)} / ${f(r.latency.p99, 3)} | ${f(r.latency.p99 - ceiling.latency.p99, 3)} |`,
+    ),
+    '',
+    `Revocation propagation, instance A's 204 until instance B refuses the key (two instances, one PostgreSQL, ${prop.n} revocations, each key warm in B's cache): p50 ${f(prop.p50, 2)} ms, p99 ${f(prop.p99, 2)} ms, max ${f(prop.max, 2)} ms.`,
+    '',
+    `Memory: ${f(mem.keysInDb)} keys in SQLite; RSS ${f(mem.emptyMb, 1)} MB after start, ${f(mem.fullMb, 1)} MB with the cache full (${f(mem.cacheMax)} entries, KEYWARD_CACHE_MAX_KEYS), about ${f(mem.bytesPerEntry)} bytes per cached key.`,
+  ];
+  console.log(lines.join('\n'));
+  console.log(`\n<!-- ${JSON.stringify({ results, prop, mem })} -->`);
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,20 @@
+import type { Store } from '../store/store.js';
+
+/**
+ * Tenant names by uid, remembered once read: `GET /v1/users/info` is what API clients call to
+ * check their key, and a tenant's name never changes (there is no rename), so it need not cost a
+ * database round trip each time.
+ */
+export class TenantNames {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly store: Store) {}
+
+  async of(tenantUid: string): Promise<string> {
+    const known = this.names.get(tenantUid);
+    if (known !== undefined) return known;
+    const tenant = await this.store.tenants.findByUid(tenantUid);
+    if (tenant) this.names.set(tenantUid, tenant.name);
+    return tenant?.name ?? '';
+  }
+}
