@@ -27,6 +27,9 @@ const KEY_FAILURES: Record<VerifyFailure, () => KeywardError> = {
   EXPIRED: () => new KeywardError('ApiKeyExpired'),
 };
 
+/** The 401 for a key that failed verification; a wrong key and an unknown key read the same. */
+export const keyFailure = (code: VerifyFailure) => KEY_FAILURES[code]();
+
 /** The presented API key, from the header or, as Palette allows, the query string. */
 export function presentedApiKey(request: FastifyRequest): string | undefined {
   const header = request.headers.apikey;
@@ -63,7 +66,7 @@ export const credentials = fp(async (app: FastifyInstance, opts: { services: Ser
     const key = presentedApiKey(request);
     if (key !== undefined) {
       const result = await auth.verifyKey(key);
-      if (!result.ok) throw KEY_FAILURES[result.code]();
+      if (!result.ok) throw keyFailure(result.code);
       lastUsed.record(result.key.uid, now());
       request.principal = result.principal;
       return;

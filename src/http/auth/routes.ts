@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import type { Services } from '../../service/services.js';
-import { presentedApiKey } from '../credentials.js';
+import { keyFailure, presentedApiKey } from '../credentials.js';
 import { clearSessionCookies, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
@@ -74,10 +74,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
       const key = presentedApiKey(request);
       if (key === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
       const result = await auth.verifyKey(key);
-      if (!result.ok) {
-        const code = result.code === 'INACTIVE' ? 'ApiKeyInactive' : result.code === 'EXPIRED' ? 'ApiKeyExpired' : 'Unauthorized';
-        throw new KeywardError(code, code === 'Unauthorized' ? 'The API key is not valid.' : undefined);
-      }
+      if (!result.ok) throw keyFailure(result.code);
       lastUsed.record(result.key.uid, now());
       const { principal } = result;
       reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', result.key.uid);

@@ -1,0 +1,136 @@
+/**
+ * Property-based tests (fast-check) over the endpoints: random and mutated JSON bodies, wrong
+ * types, odd content types, invalid UTF-8, path and query garbage, random credentials. Never a
+ * 5xx; every error is Palette's v1Error; and a refused request leaves the database as it was.
+ */
+import assert from 'node:assert/strict';
+import { before, it } from 'node:test';
+import fc from 'fast-check';
+import { type Caller, eachDatabase } from './helpers/harness.js';
+
+const RUNS = Number(process.env.KEYWARD_FUZZ_RUNS ?? 120);
+
+eachDatabase('fuzzing the API', (h) => {
+  let user: Caller;
+  let keyUid: string;
+  let userUid: string;
+
+  before(async () => {
+    user = await h().createUser();
+    keyUid = (await h().createKey(user, { name: 'fuzz-target' })).uid;
+    userUid = (await h().createUser()).uid;
+  });
+
+  /** What a refused request must not change. */
+  async function snapshot(): Promise<string> {
+    const db = h().store.connection.db;
+    const keys = await db.selectFrom('api_keys').select(['uid', 'name', 'description', 'expiry', 'is_active', 'revoked_by_admin', 'updated_at']).orderBy('uid').execute();
+    const users = await db.selectFrom('users').select(['uid', 'email', 'roles', 'first_name', 'last_name', 'updated_at']).orderBy('uid').execute();
+    return JSON.stringify({ keys, users });
+  }
+
+  async function check(method: string, url: string, opts: { headers?: Record<string, string>; payload?: string | Buffer }) {
+    const before = await snapshot();
+    const res = await h().app.inject({ method: method as any, url, headers: opts.headers, payload: opts.payload });
+    assert.ok(res.statusCode < 500, `${method} ${url} answered ${res.statusCode}: ${res.body.slice(0, 300)}`);
+    if (res.statusCode >= 400) {
+      const body = res.json();
+      assert.equal(typeof body.code, 'string');
+      assert.equal(typeof body.message, 'string');
+      assert.equal(typeof body.ref, 'string');
+      assert.ok(!/\.ts:\d+|node_modules/.test(res.body), 'no stack trace');
+      assert.equal(await snapshot(), before, `${method} ${url} was refused (${res.statusCode}) but changed the database`);
+    }
+    return res;
+  }
+
+  const endpoints = () => [
+    ['POST', '/v1/apiKeys'],
+    ['PUT', `/v1/apiKeys/${keyUid}`],
+    ['PATCH', `/v1/apiKeys/${keyUid}`],
+    ['PUT', `/v1/apiKeys/${keyUid}/state`],
+    ['POST', '/v1/users'],
+    ['POST', '/v1/auth/authenticate'],
+    ['POST', '/v1/apiKeys/verify'],
+  ] as const;
+
+  it('random JSON bodies on every write endpoint', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...endpoints()), fc.json({ depthSize: 'medium' }), async ([method, url], json) => {
+        await check(method, url, { headers: { ...h().admin.auth, 'content-type': 'application/json' }, payload: json });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('valid bodies with one field replaced by anything', async () => {
+    const valid = () => ({ metadata: { name: 'fuzz-made', annotations: { description: 'd' } }, spec: { expiry: h().expiryIn(3), userUid: user.uid } });
+    const paths: ((b: any, v: unknown) => void)[] = [
+      (b, v) => (b.metadata = v),
+      (b, v) => (b.metadata.name = v),
+      (b, v) => (b.metadata.annotations = v),
+      (b, v) => (b.metadata.annotations.description = v),
+      (b, v) => (b.spec = v),
+      (b, v) => (b.spec.expiry = v),
+      (b, v) => (b.spec.userUid = v),
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...paths), fc.jsonValue(), fc.constantFrom('POST', 'PUT'), async (mutate, value, method) => {
+        const body = valid();
+        mutate(body, value);
+        const url = method === 'POST' ? '/v1/apiKeys' : `/v1/apiKeys/${keyUid}`;
+        const res = await check(method, url, { headers: { ...user.auth, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+        // A body that happened to be valid made a key: remove it so names stay free.
+        if (res.statusCode === 201) await h().inject('DELETE', `/v1/apiKeys/${res.json().uid}`, { headers: user.auth });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('odd content types, invalid UTF-8 and huge or deeply nested bodies', async () => {
+    const contentTypes = ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/json; charset=latin1', '', 'garbage'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...endpoints()), fc.constantFrom(...contentTypes), fc.uint8Array({ maxLength: 300 }), async ([method, url], type, bytes) => {
+        await check(method, url, { headers: { ...h().admin.auth, ...(type ? { 'content-type': type } : {}) }, payload: Buffer.from(bytes) });
+      }),
+      { numRuns: RUNS },
+    );
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    await check('POST', '/v1/apiKeys', { headers: { ...user.auth, 'content-type': 'application/json' }, payload: deep });
+    await check('POST', '/v1/apiKeys', { headers: { ...user.auth, 'content-type': 'application/json' }, payload: `{"a":"${'x'.repeat(200_000)}"}` });
+    const invalidUtf8 = Buffer.concat([Buffer.from('{"metadata":{"name":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"},"spec":{"expiry":"2030-01-01T00:00:00Z"}}')]);
+    await check('POST', '/v1/apiKeys', { headers: { ...user.auth, 'content-type': 'application/json' }, payload: invalidUtf8 });
+  });
+
+  it('path and query garbage', async () => {
+    const segment = fc.string({ unit: 'binary-ascii', maxLength: 40 }).map(encodeURIComponent);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'PUT', 'PATCH', 'DELETE', 'POST'),
+        fc.constantFrom('/v1/apiKeys/', '/v1/users/', '/v1/auth/refresh/', '/v1/apiKeys?userUid=', '/v1/audits?resourceUid=', '/v1/apiKeys?limit=', '/v1/apiKeys?continue='),
+        segment,
+        async (method, prefix, garbage) => {
+          await check(method, prefix + garbage, { headers: h().admin.auth });
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await check('DELETE', `/v1/users/${userUid}/extra`, { headers: h().admin.auth });
+  });
+
+  it('random and near-valid credentials are refused with 401', async () => {
+    const { apiKey } = await h().createKey(user, { name: 'fuzz-credential' });
+    const nearValid = fc
+      .tuple(fc.nat({ max: apiKey.length - 1 }), fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-'))
+      .filter(([i, c]) => apiKey[i] !== c)
+      .map(([i, c]) => apiKey.slice(0, i) + c + apiKey.slice(i + 1));
+    const printable = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 200 });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(nearValid, printable), fc.constantFrom('ApiKey', 'Authorization'), async (credential, header) => {
+        const res = await check('GET', '/v1/users/info', { headers: { [header]: credential } });
+        assert.equal(res.statusCode, 401, `${header}: ${credential}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
