@@ -36,16 +36,20 @@ function start(cmd, args, env, cwd = ROOT) {
     children.add(proc);
     let out = '';
     let err = '';
-    proc.stderr.on('data', (d) => (err += d));
-    proc.stdout.on('data', (d) => {
+    const onData = (d) => {
       if (out === null) return; // drained: the server keeps logging, nobody reads it
       out += d;
-      const port = out.match(/LISTENING (\d+)/)?.[1] ?? out.match(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/)?.[1];
+      const port = out.match(/LISTENING (\d+)/)?.[1] ?? out.match(/listening (?:at|on) http:\/\/127\.0\.0\.1:(\d+)/)?.[1];
       if (port) {
         const key = out.match(/KEY (\S+)/)?.[1];
         out = null;
         resolve({ url: `http://127.0.0.1:${port}`, proc, key });
       }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', (d) => {
+      err += d;
+      onData(d);
     });
     proc.on('exit', (code) => out !== null && reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)));
   });
@@ -58,7 +62,8 @@ async function stop(server) {
 }
 
 const keyward = (url, extra = {}) =>
-  start(process.execPath, ['bin/keyward.js', 'serve'], { KEYWARD_DATABASE_URL: url, KEYWARD_SECRET: SECRET, KEYWARD_PORT: '0', KEYWARD_LOG_LEVEL: 'info', ...extra });
+  // The propagation run answers B's 401s 200 times a minute: no per-address failure limit here.
+  start(process.execPath, ['bin/keyward.js', 'serve'], { KEYWARD_DATABASE_URL: url, KEYWARD_SECRET: SECRET, KEYWARD_PORT: '0', KEYWARD_LOG_LEVEL: 'info', KEYWARD_AUTH_FAILURES_PER_MINUTE: '0', ...extra });
 
 function seed(url, keys, valid) {
   const out = join(work, `keys-${Math.random().toString(36).slice(2)}.txt`);
@@ -192,6 +197,8 @@ async function main() {
     ['bare Fastify (ceiling)', () => start(process.execPath, ['bench/bare.mjs'], {}), () => ({})],
     ['Keyward, SQLite, 100k keys', () => keyward(sqliteUrl), () => ({ ApiKey: sqliteKey })],
     ['Keyward, PostgreSQL, 100k keys', () => keyward(pgDb.url), () => ({ ApiKey: pgKey })],
+    // The same as the SQLite row without the per-request access log line, to show what it costs.
+    ['Keyward, SQLite, 100k keys, log level warn', () => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: 'warn' }), () => ({ ApiKey: sqliteKey })],
     ['Better Auth API key plugin, SQLite, 100k keys', () => start(process.execPath, ['bench/peer-better-auth.mjs'], { KEYS: String(KEYS), DB_PATH: join(work, 'peer.db') }), (s) => ({ 'x-api-key': s.key })],
   ];
   for (const [name, launch, headers] of targets) {

@@ -18,6 +18,7 @@ export interface Config {
   lastUsedFlushMs: number;
   cacheMaxEntries: number;
   cacheTtlMs: number;
+  authFailuresPerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -73,5 +74,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lastUsedFlushMs: intSetting(env, 'KEYWARD_LAST_USED_FLUSH_MS', 30_000, 100, 3_600_000),
     cacheMaxEntries: intSetting(env, 'KEYWARD_CACHE_MAX_KEYS', 100_000, 0, 100_000_000),
     cacheTtlMs: intSetting(env, 'KEYWARD_CACHE_TTL_MS', 60_000, 0, 86_400_000),
+    authFailuresPerMinute: intSetting(env, 'KEYWARD_AUTH_FAILURES_PER_MINUTE', 100, 0, 1_000_000),
   };
 }

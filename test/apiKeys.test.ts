@@ -1,5 +1,6 @@
 /** The API key lifecycle and every rule in the contract's "API key rules". */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { createDatabase } from './helpers/databases.js';
 import { DAY, eachDatabase, Harness } from './helpers/harness.js';
@@ -227,6 +228,29 @@ eachDatabase('API keys: rules', (h) => {
     } finally {
       await short.close();
       await short.db.drop();
+    }
+  });
+});
+
+eachDatabase('API keys: storage', (h) => {
+  it('stores a key only as its HMAC: the key is in no table, and not in the SQLite files', async () => {
+    const { apiKey, uid } = await h().createKey(h().admin, { name: 'stored-safely' });
+    await h().useKey(apiKey);
+    await h().services.lastUsed.flush();
+    const db = h().store.connection.db;
+    for (const table of ['tenants', 'users', 'api_keys', 'audits', 'sign_in_failures'] as const) {
+      const rows = await db.selectFrom(table).selectAll().execute();
+      assert.ok(!JSON.stringify(rows).includes(apiKey), `${table} does not hold the key`);
+      assert.ok(!JSON.stringify(rows).includes(apiKey.slice(3, 35)), `${table} does not hold its random part`);
+    }
+    const row = await db.selectFrom('api_keys').select(['hash', 'start']).where('uid', '=', uid).executeTakeFirstOrThrow();
+    assert.match(row.hash, /^[0-9a-f]{64}$/);
+    assert.equal(row.start, apiKey.slice(0, 7));
+    if (h().db.name === 'sqlite') {
+      const path = h().db.url.slice('sqlite:'.length);
+      for (const file of [path, `${path}-wal`]) {
+        if (existsSync(file)) assert.ok(!readFileSync(file).includes(apiKey.slice(3, 35)), `${file} does not hold the key`);
+      }
     }
   });
 });

@@ -19,6 +19,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     lastUsedFlushMs: config.lastUsedFlushMs,
     cacheMaxEntries: config.cacheMaxEntries,
     cacheTtlMs: config.cacheTtlMs,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
   });
   const first = await bootstrap(services, config.adminEmail, config.adminPassword);
@@ -52,5 +53,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  await app.listen({ host: config.host, port: config.port });
+  const address = await app.listen({ host: config.host, port: config.port });
+  // For the person who started it, whatever the log level: where to go.
+  process.stderr.write(`Keyward is listening on ${address} (console at /, API docs at /docs)\n`);
 }

@@ -60,9 +60,22 @@ export function context(request: FastifyRequest): RequestContext {
 }
 
 export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
-  const { auth, lastUsed, now } = opts.services;
+  const { auth, lastUsed, now, credentialFailures } = opts.services;
   app.decorateRequest('principal', null);
   app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
+    const retryAfter = credentialFailures.blockedFor(request.ip);
+    if (retryAfter > 0) {
+      throw new KeywardError('TooManyRequests', `Too many requests with invalid credentials from your address. Try again in ${retryAfter} seconds.`, { retryAfter });
+    }
+    try {
+      await resolvePrincipal(request, reply);
+    } catch (err) {
+      if (err instanceof KeywardError && err.status === 401) credentialFailures.fail(request.ip);
+      throw err;
+    }
+  });
+
+  async function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = presentedApiKey(request);
     if (key !== undefined) {
       const result = await auth.verifyKey(key);
@@ -93,5 +106,5 @@ export const credentials = fp(async (app: FastifyInstance, opts: { services: Ser
       return;
     }
     throw new KeywardError('Unauthorized', 'Send an ApiKey header or an Authorization token from POST /v1/auth/authenticate.');
-  });
+  }
 });

@@ -5,6 +5,7 @@ import { AuditService } from './audits.js';
 import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
+import { FailureLimiter } from './failureLimiter.js';
 import { TenantNames } from './tenants.js';
 import { UserService } from './users.js';
 import { VerificationCache } from './verificationCache.js';
@@ -20,6 +21,8 @@ export interface ServiceOptions {
   cacheMaxEntries?: number;
   /** How long a cached key is trusted before it is read again, whatever else happens. */
   cacheTtlMs?: number;
+  /** Failed API key or token presentations allowed per client address per minute (0: no limit). */
+  authFailuresPerMinute?: number;
   onBackgroundError?: (err: unknown) => void;
 }
 
@@ -30,6 +33,8 @@ export interface Services {
   auth: AuthService;
   audits: AuditService;
   tenantNames: TenantNames;
+  /** Failed credential presentations per address (see failureLimiter.ts). */
+  credentialFailures: FailureLimiter;
   lastUsed: LastUsedRecorder;
   cache: VerificationCache;
   /** Present on PostgreSQL: the channel that carries other instances' key changes. */
@@ -70,6 +75,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     auth: new AuthService(store, { secret: opts.secret, now, signInLimits: opts.signInLimits ?? defaultSignInLimits, verifier }),
     audits: new AuditService(store),
     tenantNames: new TenantNames(store),
+    credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: 60_000, now }),
     async start() {
       await keyEvents?.start();
       lastUsed.start();

@@ -23,6 +23,12 @@ export interface Caller {
   auth: Record<string, string>;
 }
 
+export interface HarnessOptions {
+  signInLimits?: SignInLimits;
+  maxKeyLifetimeDays?: number;
+  authFailuresPerMinute?: number;
+}
+
 export class Harness {
   /** The clock the services read; tests move it forward. */
   clock = { now: Date.now() };
@@ -35,10 +41,10 @@ export class Harness {
 
   constructor(
     readonly db: TestDatabase,
-    private readonly opts: { signInLimits?: SignInLimits; maxKeyLifetimeDays?: number } = {},
+    private readonly opts: HarnessOptions = {},
   ) {}
 
-  static async start(db: TestDatabase, opts: { signInLimits?: SignInLimits; maxKeyLifetimeDays?: number } = {}) {
+  static async start(db: TestDatabase, opts: HarnessOptions = {}) {
     const h = new Harness(db, opts);
     await h.init();
     return h;
@@ -51,6 +57,8 @@ export class Harness {
       now: () => this.clock.now,
       signInLimits: this.opts.signInLimits,
       maxKeyLifetimeDays: this.opts.maxKeyLifetimeDays,
+      // Suites send many bad credentials from one address; the limit has its own test.
+      authFailuresPerMinute: this.opts.authFailuresPerMinute ?? 100_000,
     });
     await this.services.start();
     this.app = await buildApp({ services: this.services });
@@ -131,7 +139,7 @@ export class Harness {
  * Declares `suite` once per database (SQLite, PostgreSQL), each with its own fresh database
  * and harness. `h()` returns the harness inside tests.
  */
-export function eachDatabase(title: string, suite: (h: () => Harness) => void, opts: { signInLimits?: SignInLimits; maxKeyLifetimeDays?: number } = {}) {
+export function eachDatabase(title: string, suite: (h: () => Harness) => void, opts: HarnessOptions = {}) {
   for (const factory of allDatabases()) {
     describe(`${title} [${factory.name}]`, () => {
       let harness: Harness | undefined;

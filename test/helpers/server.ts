@@ -28,7 +28,8 @@ export function startServer(opts: { env?: Record<string, string>; cwd?: string }
   const proc = spawn(process.execPath, [BIN, 'serve'], {
     cwd: opts.cwd,
     // Info level at least: the "Server listening at" line is how we learn the port.
-    env: { ...process.env, KEYWARD_PORT: '0', ...opts.env, KEYWARD_LOG_LEVEL: 'info' },
+    // Tests poll with revoked keys from one address: the per-address failure limit has its own test.
+    env: { ...process.env, KEYWARD_PORT: '0', KEYWARD_AUTH_FAILURES_PER_MINUTE: '100000', ...opts.env, KEYWARD_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,7 +1,8 @@
 /** Create and edit dialogs for API keys. */
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { type ApiKey, api, type User } from '../api';
 import { Dialog } from '../components/Dialog';
+import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDate, fullName } from '../format';
 
 const PRESETS = [7, 30, 60, 90];
@@ -48,27 +49,16 @@ export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClos
   const [userUid, setUserUid] = useState(props.selfUid);
   const [choice, setChoice] = useState('30');
   const [custom, setCustom] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
   const [copied, setCopied] = useState('');
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
-      const res = await api<{ apiKey: string }>('POST', '/v1/apiKeys', {
-        metadata: { name, annotations: { description } },
-        spec: { expiry: expiryFrom(choice, custom), userUid },
-      });
-      setCreated(res.apiKey);
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    const res = await api<{ apiKey: string }>('POST', '/v1/apiKeys', {
+      metadata: { name, annotations: { description } },
+      spec: { expiry: expiryFrom(choice, custom), userUid },
+    });
+    setCreated(res.apiKey);
+  });
 
   const copy = async () => {
     try {
@@ -105,11 +95,7 @@ export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClos
   return (
     <Dialog title="Add New API key" onClose={() => props.onClose(false)}>
       <form onSubmit={submit}>
-        {error && (
-          <p role="alert" className="notice error">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <label>
           API Key Name
           <input required maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
@@ -150,33 +136,18 @@ export function EditKeyDialog(props: { apiKey: ApiKey; onClose: (saved: boolean)
   const [description, setDescription] = useState(k.metadata.annotations?.description ?? '');
   const [choice, setChoice] = useState('keep');
   const [custom, setCustom] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
-      await api('PUT', `/v1/apiKeys/${k.metadata.uid}`, {
-        metadata: { name, annotations: { description } },
-        spec: { expiry: expiryFrom(choice, custom) },
-      });
-      props.onClose(true);
-    } catch (err) {
-      setError((err as Error).message);
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    await api('PUT', `/v1/apiKeys/${k.metadata.uid}`, {
+      metadata: { name, annotations: { description } },
+      spec: { expiry: expiryFrom(choice, custom) },
+    });
+    props.onClose(true);
+  });
 
   return (
     <Dialog title={`Edit API key ${k.metadata.name}`} onClose={() => props.onClose(false)}>
       <form onSubmit={submit}>
-        {error && (
-          <p role="alert" className="notice error">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <label>
           API Key Name
           <input required maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />

@@ -1,31 +1,22 @@
-import { type FormEvent, useState } from 'react';
-import { ApiError, api } from '../api';
+import { useState } from 'react';
+import { type ApiError, api } from '../api';
+import { FormError, useSubmit } from '../components/useSubmit';
 
 export function LoginPage(props: { notice?: string; onSignedIn: () => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
+  const { busy, error, submit } = useSubmit(
+    async () => {
       await api('POST', '/v1/auth/authenticate?setCookie=true', { emailId: email, password }, { quiet401: true });
       props.onSignedIn();
-    } catch (err) {
+    },
+    (err) => {
       const e = err as ApiError;
-      setError(
-        e.status === 401
-          ? 'The email or password is incorrect.'
-          : e.status === 429
-            ? `This account is locked for now after too many failed sign-ins. ${e.message}`
-            : e.message,
-      );
-      setBusy(false);
-    }
-  };
+      if (e.status === 401) return 'The email or password is incorrect.';
+      if (e.status === 429) return `This account is locked for now after too many failed sign-ins. ${e.message}`;
+      return e.message;
+    },
+  );
 
   return (
     <main className="login">
@@ -36,11 +27,7 @@ export function LoginPage(props: { notice?: string; onSignedIn: () => void }) {
             {props.notice}
           </p>
         )}
-        {error && (
-          <p role="alert" className="notice error">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <label>
           Email
           <input type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />

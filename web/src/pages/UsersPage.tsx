@@ -1,7 +1,8 @@
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, type User } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import type { Notice } from '../components/Notices';
+import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDateTime, fullName } from '../format';
 import type { Session } from '../session';
 
@@ -11,33 +12,18 @@ function AddUserDialog(props: { onClose: (created: string | null) => void }) {
   const [lastName, setLastName] = useState('');
   const [password, setPassword] = useState('');
   const [admin, setAdmin] = useState(false);
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
-      await api('POST', '/v1/users', {
-        metadata: { name: `${firstName} ${lastName}`.trim() },
-        spec: { emailId: email, firstName, lastName, roles: admin ? ['tenant-admin'] : [], password: password || undefined },
-      });
-      props.onClose(email);
-    } catch (err) {
-      setError((err as Error).message);
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    await api('POST', '/v1/users', {
+      metadata: { name: `${firstName} ${lastName}`.trim() },
+      spec: { emailId: email, firstName, lastName, roles: admin ? ['tenant-admin'] : [], password: password || undefined },
+    });
+    props.onClose(email);
+  });
 
   return (
     <Dialog title="Add User" onClose={() => props.onClose(null)}>
       <form onSubmit={submit}>
-        {error && (
-          <p role="alert" className="notice error">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <label>
           Email
           <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
