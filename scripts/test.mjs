@@ -2,7 +2,7 @@
 // Runs every test file (src/**/*.test.ts, test/**/*.test.ts) with Node's test runner and tsx.
 // PostgreSQL is required when CI=true; on a laptop without it, its suites are skipped, loudly.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -44,5 +44,22 @@ if (reachable !== true) {
 }
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : [...find('src'), ...find('test')].sort();
+const LOGS = 'test-artifacts/server-logs';
+rmSync(LOGS, { recursive: true, force: true });
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+
+// The whole run's server logs must hold no credential: no API key (its format is recognisable)
+// and no session token (a JWT).
+const leaks = [];
+if (existsSync(LOGS)) {
+  for (const name of readdirSync(LOGS)) {
+    const text = readFileSync(join(LOGS, name), 'utf8');
+    for (const m of text.matchAll(/kw_[0-9A-Za-z]{38}|eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/g)) leaks.push(`${name}: ${m[0].slice(0, 12)}…`);
+  }
+  console.log(`credential scan of ${readdirSync(LOGS).length} server logs: ${leaks.length ? `${leaks.length} LEAKED` : 'no key or token found'}`);
+}
+if (leaks.length) {
+  console.error(`Credentials found in server logs:\n${leaks.slice(0, 10).join('\n')}`);
+  process.exit(1);
+}
 process.exit(result.status ?? 1);

@@ -60,6 +60,16 @@ eachDatabase(
       assert.equal(failed.spec.details.reason, 'wrong-password');
     });
 
+    it('forgets failed sign-ins once they are older than the window', async () => {
+      await signIn('prune-me@example.com', 'wrong-password', '10.4.0.1');
+      const count = async () => (await h().store.signInFailures.since('email', 'prune-me@example.com', 0)).count;
+      assert.equal(await count(), 1);
+      await h().store.signInFailures.prune(h().clock.now - limits.windowMs);
+      assert.equal(await count(), 1, 'a recent failure is kept');
+      await h().store.signInFailures.prune(h().clock.now + 1);
+      assert.equal(await count(), 0);
+    });
+
     it('rejects a sign-in body of the wrong shape with 400', async () => {
       for (const payload of [{}, { emailId: 'a@b.c' }, { emailId: 1, password: 'x' }, { emailId: 'a@b.c', password: null }]) {
         const res = await h().app.inject({ method: 'POST', url: '/v1/auth/authenticate', payload });

@@ -114,6 +114,26 @@ const cells: Cell[] = [
     },
   },
   {
+    op: 'create a user',
+    mutates: false,
+    expect: { tenantAdmin: 201, owner: 403, otherUser: 403, foreignAdmin: 201, foreignUser: 403 },
+    run: async (h, a) =>
+      (await h.inject('POST', '/v1/users', { headers: a.auth, body: { spec: { emailId: `made-${Math.random().toString(36).slice(2)}@example.com` } } })).statusCode,
+  },
+  {
+    op: 'delete a user of the tenant',
+    mutates: false,
+    expect: { tenantAdmin: 204, owner: 403, otherUser: 403, foreignAdmin: 404, foreignUser: 403 },
+    run: async (h, a, _k, p) => {
+      const victim = await h.createUser();
+      const victimKey = await h.createKey(victim);
+      const status = (await h.inject('DELETE', `/v1/users/${victim.uid}`, { headers: a.auth })).statusCode;
+      assert.equal((await h.inject('GET', `/v1/users/${victim.uid}`, { headers: p.tenantAdmin.auth })).statusCode, status === 204 ? 404 : 200, 'the user is gone exactly when the delete succeeded');
+      assert.equal(await h.useKey(victimKey.apiKey), status === 204 ? 401 : 200);
+      return status;
+    },
+  },
+  {
     op: 'verify the key',
     mutates: false,
     expect: { tenantAdmin: 200, owner: 403, otherUser: 403, foreignAdmin: 404, foreignUser: 403 },

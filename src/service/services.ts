@@ -64,6 +64,10 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const verifier = new KeyVerifier(store, cache, { secret: opts.secret, now, cacheTrusted });
   const invalidation = { keysChanged: (uids: string[]) => cache.invalidate(uids) };
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
+  const signInLimits = opts.signInLimits ?? defaultSignInLimits;
+  // Failed sign-ins only matter inside the limit's window: forget older ones now and then.
+  let pruner: NodeJS.Timeout | undefined;
+  const prune = () => void store.signInFailures.prune(now() - signInLimits.windowMs).catch(onError);
   return {
     store,
     now,
@@ -72,15 +76,18 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     lastUsed,
     keys: new KeyService(store, { secret: opts.secret, maxLifetimeDays: opts.maxKeyLifetimeDays ?? 365, now, invalidation }),
     users: new UserService(store, { now, invalidation }),
-    auth: new AuthService(store, { secret: opts.secret, now, signInLimits: opts.signInLimits ?? defaultSignInLimits, verifier }),
+    auth: new AuthService(store, { secret: opts.secret, now, signInLimits, verifier }),
     audits: new AuditService(store),
     tenantNames: new TenantNames(store),
     credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: 60_000, now }),
     async start() {
       await keyEvents?.start();
       lastUsed.start();
+      pruner = setInterval(prune, 10 * 60 * 1000);
+      pruner.unref();
     },
     async stop() {
+      if (pruner) clearInterval(pruner);
       await keyEvents?.stop();
       await lastUsed.stop();
     },

@@ -1,8 +1,10 @@
 /** A real Keyward server process, as `npm start` runs it, on a free port. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/keyward.js', import.meta.url));
+export const SERVER_LOGS = fileURLToPath(new URL('../../test-artifacts/server-logs', import.meta.url));
 
 export interface ServerProcess {
   url: string;
@@ -34,6 +36,10 @@ export function startServer(opts: { env?: Record<string, string>; cwd?: string }
   });
   let out = '';
   let err = '';
+  // Every server's whole log is kept, so that scripts/test.mjs can check the run leaked no credential.
+  mkdirSync(SERVER_LOGS, { recursive: true });
+  const logFile = createWriteStream(`${SERVER_LOGS}/server-${proc.pid}.log`);
+  proc.stdout!.pipe(logFile);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
