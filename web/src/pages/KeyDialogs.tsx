@@ -43,6 +43,22 @@ function ExpiryField(props: { choice: string; setChoice: (c: string) => void; cu
   );
 }
 
+/** The fields create and edit share, with the server's limits. */
+function NameFields(props: { name: string; setName: (v: string) => void; description: string; setDescription: (v: string) => void }) {
+  return (
+    <>
+      <label>
+        API Key Name
+        <input required maxLength={64} value={props.name} onChange={(e) => props.setName(e.target.value)} />
+      </label>
+      <label>
+        Description
+        <textarea maxLength={1024} value={props.description} onChange={(e) => props.setDescription(e.target.value)} />
+      </label>
+    </>
+  );
+}
+
 export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClose: (created: boolean) => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -96,14 +112,7 @@ export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClos
     <Dialog title="Add New API key" onClose={() => props.onClose(false)}>
       <form onSubmit={submit}>
         <FormError error={error} />
-        <label>
-          API Key Name
-          <input required maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <label>
-          Description
-          <textarea maxLength={1024} value={description} onChange={(e) => setDescription(e.target.value)} />
-        </label>
+        <NameFields name={name} setName={setName} description={description} setDescription={setDescription} />
         {props.users && (
           <label>
             User Name
@@ -148,14 +157,7 @@ export function EditKeyDialog(props: { apiKey: ApiKey; onClose: (saved: boolean)
     <Dialog title={`Edit API key ${k.metadata.name}`} onClose={() => props.onClose(false)}>
       <form onSubmit={submit}>
         <FormError error={error} />
-        <label>
-          API Key Name
-          <input required maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <label>
-          Description
-          <textarea maxLength={1024} value={description} onChange={(e) => setDescription(e.target.value)} />
-        </label>
+        <NameFields name={name} setName={setName} description={description} setDescription={setDescription} />
         <ExpiryField choice={choice} setChoice={setChoice} custom={custom} setCustom={setCustom} current={k.spec.expiry} />
         <div className="actions">
           <button type="button" onClick={() => props.onClose(false)}>
