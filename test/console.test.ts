@@ -337,6 +337,8 @@ describe('web console', { skip: browserSkipReason() }, () => {
     // browser drops it.
     await context.clearCookies();
     assert.equal((await context.cookies()).length, 0);
+    // Chromium can take a moment to stop sending a cleared cookie: wait until it has.
+    await page.waitForFunction(async () => (await fetch('/v1/users/info')).status === 401, undefined, { polling: 100 });
     await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
     await page.getByText('Your session has expired').waitFor();
     await screenshot(page, 'session-expired');
