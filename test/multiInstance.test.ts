@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { KEY_EVENTS_APPLICATION_NAME } from '../src/store/keyEventListener.js';
 import { createPostgres, databases, type TestDatabase } from './helpers/databases.js';
 import { http, type ServerProcess, startServer } from './helpers/server.js';
 
@@ -114,7 +115,7 @@ describe('revocation across instances [postgres]', { skip: !hasPostgres && 'Post
     let cuts = 0;
     const cutter = (async () => {
       while (cutting) {
-        const r = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'keyward-key-events' and datname = current_database()");
+        const r = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = current_database()', [KEY_EVENTS_APPLICATION_NAME]);
         cuts += r.rowCount ?? 0;
         await new Promise((res) => setTimeout(res, 30));
       }
@@ -146,7 +147,7 @@ describe('revocation across instances [postgres]', { skip: !hasPostgres && 'Post
     const key = await newKey();
     await warm(key.apiKey);
     // Freeze B's and C's listener backends: no FIN, no answers, as with a cut network.
-    const { rows } = await admin.query("select pid from pg_stat_activity where application_name = 'keyward-key-events' and datname = current_database()");
+    const { rows } = await admin.query('select pid from pg_stat_activity where application_name = $1 and datname = current_database()', [KEY_EVENTS_APPLICATION_NAME]);
     assert.equal(rows.length, 3, 'one key-change listener per instance');
     const pids = rows.map((r) => String(r.pid));
     execFileSync('kill', ['-STOP', ...pids]);

@@ -94,14 +94,14 @@ export const credentials = fp(async (app: FastifyInstance, opts: { services: Ser
     const cookie = request.cookies[SESSION_COOKIE];
     if (cookie) {
       checkCsrf(request);
-      const principal = await auth.principalFromToken(cookie);
-      if (!principal) {
+      const session = await auth.session(cookie);
+      if (!session) {
         clearSessionCookies(reply);
         throw new KeywardError('Unauthorized', 'Your session has expired. Sign in again.', { details: { session: 'expired' } });
       }
+      const { principal, issuedAt } = session;
       request.principal = principal;
       // Keep a working person signed in: renew the cookie once its token is a few minutes old.
-      const issuedAt = auth.tokens.check(cookie)?.issuedAt ?? 0;
       if (now() - issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid }));
       return;
     }

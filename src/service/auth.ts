@@ -78,13 +78,17 @@ export class AuthService {
     return Math.max(wait, 0);
   }
 
-  /** The principal for a session token, or undefined when it is invalid, expired or its user is gone. */
-  async principalFromToken(token: string): Promise<Principal | undefined> {
+  /** A session token's principal and issue time, or undefined when it is invalid, expired or its user is gone. */
+  async session(token: string): Promise<{ principal: Principal; issuedAt: number } | undefined> {
     const claims = this.tokens.check(token);
     if (!claims) return undefined;
     const user = await this.store.users.findByUid(claims.sub);
     if (!user || user.tenantUid !== claims.tid) return undefined;
-    return this.toPrincipal(user);
+    return { principal: this.toPrincipal(user), issuedAt: claims.issuedAt ?? 0 };
+  }
+
+  async principalFromToken(token: string): Promise<Principal | undefined> {
+    return (await this.session(token))?.principal;
   }
 
   /** `GET /v1/auth/refresh/{token}`: a fresh token for a valid one. */

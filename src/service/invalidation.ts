@@ -6,5 +6,3 @@
 export interface KeyInvalidation {
   keysChanged(keyUids: string[]): Promise<void> | void;
 }
-
-export const noInvalidation: KeyInvalidation = { keysChanged: () => {} };

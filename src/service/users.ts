@@ -56,16 +56,21 @@ export class UserService {
   async create(ctx: RequestContext, input: CreateUserInput): Promise<{ uid: string }> {
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can create users.');
     const user = await this.newUser(ctx.actor.tenantUid, input);
+    await this.insertUser(user, ctx);
+    return { uid: user.uid };
+  }
+
+  /** Stores a new user with its audit entry, in one transaction; a taken email is a conflict. */
+  private async insertUser(user: UserWithPassword, ctx: { actor?: RequestContext['actor']; address: string }): Promise<void> {
     try {
       await this.store.transaction(async (tx) => {
         await tx.users.insert(user);
-        await tx.audits.insert(auditEntry(ctx, user.createdAt, 'user.create', userResource(user), { roles: user.roles }));
+        await tx.audits.insert(auditEntry(ctx, user.createdAt, 'user.create', userResource(user), { roles: user.roles }, user.tenantUid));
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`A user with email ${user.email} already exists.`, { field: 'spec.emailId' });
       throw err;
     }
-    return { uid: user.uid };
   }
 
   async list(ctx: RequestContext, query: { limit: number; continue?: string }) {
@@ -126,15 +131,7 @@ export class UserService {
     const tenant = await this.store.tenants.findByName(tenantName);
     if (!tenant) throw notFound(`Tenant "${tenantName}"`);
     const user = await this.newUser(tenant.uid, input);
-    try {
-      await this.store.transaction(async (tx) => {
-        await tx.users.insert(user);
-        await tx.audits.insert(auditEntry({ address: 'cli' }, user.createdAt, 'user.create', userResource(user), { roles: user.roles }, tenant.uid));
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`A user with email ${user.email} already exists.`);
-      throw err;
-    }
+    await this.insertUser(user, { address: 'cli' });
     return user;
   }
 }

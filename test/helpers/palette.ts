@@ -25,5 +25,3 @@ export function assertPalette(definition: string, body: unknown): void {
     throw new Error(`response does not match Palette's ${definition}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
   }
 }
-
-export const paletteSpec = spec;
