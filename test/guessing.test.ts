@@ -1,12 +1,32 @@
-/** Guessing API keys and tokens: limited per client address, with Retry-After. */
+/** Guessing API keys and tokens: limited per client address, with Retry-After, across instances. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { eachDatabase } from './helpers/harness.js';
+import { buildApp } from '../src/http/app.js';
+import { createServices } from '../src/service/services.js';
+import { Store } from '../src/store/store.js';
+import { eachDatabase, type Harness, SECRET } from './helpers/harness.js';
+
+const LIMIT = 5;
+
+/** Another instance on the harness's database, sharing its clock, as a second server process would. */
+async function secondInstance(h: Harness) {
+  const store = await Store.open(h.db.url);
+  const services = createServices(store, { secret: SECRET, now: () => h.clock.now, authFailuresPerMinute: LIMIT });
+  const app = await buildApp({ services });
+  return {
+    app,
+    async close() {
+      await app.close();
+      await services.stop();
+      await store.close();
+    },
+  };
+}
 
 eachDatabase(
   'credential guessing',
   (h) => {
-    const info = (headers: Record<string, string>, ip: string) => h().app.inject({ method: 'GET', url: '/v1/users/info', headers, remoteAddress: ip });
+    const info = (headers: Record<string, string>, ip: string, app = h().app) => app.inject({ method: 'GET', url: '/v1/users/info', headers, remoteAddress: ip });
 
     it('an address presenting bad keys and tokens is slowed to 429 with Retry-After; other addresses are not', async () => {
       const { apiKey } = await h().createKey(h().admin);
@@ -31,6 +51,37 @@ eachDatabase(
       const { apiKey } = await h().createKey(h().admin);
       for (let i = 0; i < 20; i++) assert.equal((await info({ ApiKey: apiKey }, '10.9.1.1')).statusCode, 200);
     });
+
+    it('the budget is shared by every instance on the database, and outlives a restart', async () => {
+      const { apiKey } = await h().createKey(h().admin);
+      const ip = '10.9.2.1';
+      // Start at the top of a window, so the window cannot turn over during the test.
+      const saved = h().clock.now;
+      h().clock.now = saved - (saved % 60_000) + 60_000;
+      const other = await secondInstance(h());
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await info({ ApiKey: `kw_a${i}` }, ip)).statusCode, 401);
+        for (let i = 0; i < 2; i++) assert.equal((await info({ ApiKey: `kw_b${i}` }, ip, other.app)).statusCode, 401);
+        assert.equal((await info({ ApiKey: apiKey }, ip, other.app)).statusCode, 429, 'the second instance counted the first one’s failures');
+        // The first instance has seen 3 of its own; its next failure reads the shared count.
+        assert.equal((await info({ ApiKey: 'kw_a3' }, ip)).statusCode, 401);
+        assert.equal((await info({ ApiKey: apiKey }, ip)).statusCode, 429, 'the first instance counted the second one’s failures');
+        await other.close();
+        const restarted = await secondInstance(h());
+        try {
+          assert.equal((await info({ ApiKey: 'kw_c0' }, ip, restarted.app)).statusCode, 401, 'an instance new to the address allows one try');
+          const blocked = await info({ ApiKey: apiKey }, ip, restarted.app);
+          assert.equal(blocked.statusCode, 429, 'a restarted instance remembers the count');
+          assert.ok(Number(blocked.headers['retry-after']) <= 60);
+        } finally {
+          await restarted.close();
+        }
+        const rows = await h().store.connection.db.selectFrom('credential_failures').selectAll().where('address', '=', ip).execute();
+        assert.deepEqual(rows.map((r) => Number(r.failures)), [LIMIT + 2], 'one row per address and window, counting every failure');
+      } finally {
+        h().clock.now = saved;
+      }
+    });
   },
-  { authFailuresPerMinute: 5 },
+  { authFailuresPerMinute: LIMIT },
 );

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { badRequest } from '../domain/errors.js';
 import type { Services } from '../service/services.js';
 import { apiKeyRoutes } from './apiKeys/routes.js';
@@ -46,7 +46,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
     // One log line per request (written in onResponse below), not Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // The session token travels in the path of GET /v1/auth/refresh/{token}.
     routerOptions: { maxParamLength: 4096 },
     requestIdHeader: false,

@@ -70,7 +70,7 @@ export const credentials = fp(async (app: FastifyInstance, opts: { services: Ser
     try {
       await resolvePrincipal(request, reply);
     } catch (err) {
-      if (err instanceof KeywardError && err.status === 401) credentialFailures.fail(request.ip);
+      if (err instanceof KeywardError && err.status === 401) await credentialFailures.fail(request.ip);
       throw err;
     }
   });

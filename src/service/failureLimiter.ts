@@ -1,8 +1,16 @@
 /**
- * Failed credential attempts (API keys, tokens) per client address, in memory, in fixed
- * one-window buckets. Guessing a 190-bit key is hopeless anyway; this keeps a flood of guesses
- * from costing a database lookup each. It is per instance (a verification must not wait on a
- * shared store), and only as good as the addresses it sees: behind a proxy, set
+ * Failed credential attempts (API keys, tokens) per client address, in one-minute windows.
+ *
+ * The count is shared: every failure is added to the database's count for that address and
+ * window, so N instances do not allow N times the budget and a restart forgets nothing. The
+ * check is local: once an instance has seen an address reach the limit it refuses it from
+ * memory until the window ends, so a flood of guesses costs at most `max` database writes per
+ * address and window, and a good key never waits on the count at all. Another instance learns
+ * of the block on that address's next failure there, so across N instances an address gets at
+ * most `max + N - 1` tries a window.
+ *
+ * Guessing a 190-bit key is hopeless anyway; this keeps a flood of guesses from costing a
+ * database lookup each. It is only as good as the addresses it sees: behind a proxy, set
  * KEYWARD_TRUST_PROXY, or every client shares the proxy's address and its budget.
  */
 export interface FailureLimiterOptions {
@@ -10,7 +18,11 @@ export interface FailureLimiterOptions {
   max: number;
   windowMs: number;
   now: () => number;
-  /** Most addresses tracked; the oldest are forgotten first, so memory stays bounded. */
+  /** The count shared by every instance; without it the limit is this instance's alone. */
+  shared?: { add(address: string, windowStart: number): Promise<number> };
+  /** A shared count that could not be written; the local count still holds. */
+  onError?: (err: unknown) => void;
+  /** Most addresses tracked in memory; the oldest are forgotten first, so memory stays bounded. */
   maxTracked?: number;
 }
 
@@ -19,30 +31,42 @@ export class FailureLimiter {
 
   constructor(private readonly opts: FailureLimiterOptions) {}
 
+  private windowStart(now: number): number {
+    return now - (now % this.opts.windowMs);
+  }
+
   /** Seconds until this address may try again; 0 when it may now. */
   blockedFor(address: string): number {
     if (this.opts.max <= 0) return 0;
     const w = this.windows.get(address);
     if (!w) return 0;
     const now = this.opts.now();
-    if (now - w.start >= this.opts.windowMs) {
+    if (this.windowStart(now) !== w.start) {
       this.windows.delete(address);
       return 0;
     }
     return w.count >= this.opts.max ? Math.max(1, Math.ceil((w.start + this.opts.windowMs - now) / 1000)) : 0;
   }
 
-  fail(address: string): void {
+  async fail(address: string): Promise<void> {
     if (this.opts.max <= 0) return;
-    const now = this.opts.now();
-    const w = this.windows.get(address);
-    if (w && now - w.start < this.opts.windowMs) {
+    const start = this.windowStart(this.opts.now());
+    let w = this.windows.get(address);
+    if (w && w.start === start) {
       w.count++;
-      return;
+    } else {
+      this.windows.delete(address);
+      w = { start, count: 1 };
+      this.windows.set(address, w);
+      const limit = this.opts.maxTracked ?? 100_000;
+      while (this.windows.size > limit) this.windows.delete(this.windows.keys().next().value as string);
     }
-    this.windows.delete(address);
-    this.windows.set(address, { start: now, count: 1 });
-    const limit = this.opts.maxTracked ?? 100_000;
-    while (this.windows.size > limit) this.windows.delete(this.windows.keys().next().value as string);
+    if (!this.opts.shared) return;
+    try {
+      const total = await this.opts.shared.add(address, start);
+      if (total > w.count) w.count = total;
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
   }
 }

@@ -65,9 +65,13 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const invalidation = { keysChanged: (uids: string[]) => cache.invalidate(uids) };
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   const signInLimits = opts.signInLimits ?? defaultSignInLimits;
-  // Failed sign-ins only matter inside the limit's window: forget older ones now and then.
+  const failureWindowMs = 60_000;
+  // Failures only matter inside their limit's window: forget older ones now and then.
   let pruner: NodeJS.Timeout | undefined;
-  const prune = () => void store.signInFailures.prune(now() - signInLimits.windowMs).catch(onError);
+  const prune = () => {
+    store.signInFailures.prune(now() - signInLimits.windowMs).catch(onError);
+    store.credentialFailures.prune(now() - 2 * failureWindowMs).catch(onError);
+  };
   return {
     store,
     now,
@@ -79,7 +83,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     auth: new AuthService(store, { secret: opts.secret, now, signInLimits, verifier }),
     audits: new AuditService(store),
     tenantNames: new TenantNames(store),
-    credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: 60_000, now }),
+    credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: failureWindowMs, now, shared: store.credentialFailures, onError }),
     async start() {
       await keyEvents?.start();
       lastUsed.start();

@@ -83,6 +83,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sign_in_failures_address').on('sign_in_failures').columns(['address', 'at']).execute();
       },
     },
+    '0002_credential_failures': {
+      async up(db: Kysely<any>) {
+        // One row per address and one-minute window: a flood of bad keys costs one row, not one per guess.
+        await db.schema
+          .createTable('credential_failures')
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('window_start', 'bigint', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('credential_failures_pk', ['address', 'window_start'])
+          .execute();
+        await db.schema.createIndex('credential_failures_window').on('credential_failures').column('window_start').execute();
+      },
+    },
   };
 }
 

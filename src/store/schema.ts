@@ -66,10 +66,17 @@ export interface SignInFailuresTable {
   at: number;
 }
 
+export interface CredentialFailuresTable {
+  address: string;
+  window_start: number;
+  failures: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
   api_keys: ApiKeysTable;
   audits: AuditsTable;
   sign_in_failures: SignInFailuresTable;
+  credential_failures: CredentialFailuresTable;
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { ApiKeyRepository } from './apiKeys.js';
 import { AuditRepository } from './audits.js';
+import { CredentialFailureRepository } from './credentialFailures.js';
 import { type Connection, connect, type Dialect } from './dialects.js';
 import { KeyEventPublisher } from './keyEvents.js';
 import { migrateToLatest } from './migrations.js';
@@ -17,6 +18,7 @@ export class Repositories {
   readonly apiKeys: ApiKeyRepository;
   readonly audits: AuditRepository;
   readonly signInFailures: SignInFailureRepository;
+  readonly credentialFailures: CredentialFailureRepository;
   /** Call inside the transaction that changes keys: other instances hear of it on commit. */
   readonly keyEvents: KeyEventPublisher;
 
@@ -29,6 +31,7 @@ export class Repositories {
     this.apiKeys = new ApiKeyRepository(db, dialect === 'postgres');
     this.audits = new AuditRepository(db);
     this.signInFailures = new SignInFailureRepository(db);
+    this.credentialFailures = new CredentialFailureRepository(db);
     this.keyEvents = new KeyEventPublisher(db, dialect);
   }
 }
