@@ -9,7 +9,10 @@
  *    Better Auth's API key plugin on SQLite with 100,000 keys: GET /v1/users/info with a key;
  * 2. latency: the same four, one request at a time, to see what authentication adds;
  * 3. propagation: a revoke on instance A until instance B refuses the key, two instances on PostgreSQL;
- * 4. memory: RSS of one instance with 1,000,000 keys in the database, empty and with a full cache.
+ * 4. memory: RSS of one instance with 1,000,000 keys in the database, empty and with a full cache;
+ * 5. refusal timing: how long a 401 takes for a typo (bad checksum), a well-formed key that does
+ *    not exist, and a near miss of a real key (one character changed, checksum recomputed), to
+ *    show whether timing tells a wrong key from a nonexistent one.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +21,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { register } from 'tsx/esm/api';
+
+register();
+const { newApiKey, withChecksum } = await import('../src/domain/apiKeyFormat.ts');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -181,10 +188,46 @@ async function memory() {
   }
 }
 
+/**
+ * 401s for three kinds of bad key, interleaved in random order so that drift in the machine
+ * falls on all three alike; one request at a time. `realKey` is a key that exists.
+ */
+async function refusalTiming(url, realKey, n = 3000) {
+  const body = realKey.slice(0, -6);
+  const other = (c) => (c === 'a' ? 'b' : 'a');
+  const kinds = {
+    'typo (bad checksum)': () => realKey.slice(0, -1) + other(realKey.at(-1)),
+    'well-formed, nonexistent': () => newApiKey('any').key,
+    'near miss of a real key': () => {
+      const i = 3 + Math.floor(Math.random() * 32);
+      return withChecksum(body.slice(0, i) + other(body[i]) + body.slice(i + 1));
+    },
+  };
+  const names = Object.keys(kinds);
+  const samples = Object.fromEntries(names.map((k) => [k, []]));
+  const order = names.flatMap((k) => Array(n).fill(k)).sort(() => Math.random() - 0.5);
+  for (let i = 0; i < 300; i++) await (await fetch(`${url}/v1/users/info`, { headers: { ApiKey: kinds[names[i % 3]]() } })).arrayBuffer();
+  for (const kind of order) {
+    const key = kinds[kind]();
+    const t = performance.now();
+    const res = await fetch(`${url}/v1/users/info`, { headers: { ApiKey: key } });
+    await res.arrayBuffer();
+    samples[kind].push(performance.now() - t);
+    if (res.status !== 401) throw new Error(`${kind}: ${res.status}`);
+  }
+  return Object.fromEntries(
+    names.map((k) => {
+      const sorted = samples[k].sort((a, b) => a - b);
+      return [k, { p50: pct(sorted, 50), p90: pct(sorted, 90) }];
+    }),
+  );
+}
+
 const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main() {
   const results = {};
+  const refusals = {};
   console.error(`machine: ${cpus().length} × ${cpus()[0].model}, ${f(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`);
 
   console.error('seeding SQLite and PostgreSQL with', KEYS, 'keys…');
@@ -206,6 +249,7 @@ async function main() {
     const server = await launch();
     try {
       results[name] = { ...(await throughput(server.url, headers(server))), latency: await latency(server.url, headers(server)) };
+      if (name.startsWith('Keyward') && !name.includes('warn')) refusals[name] = await refusalTiming(server.url, headers(server).ApiKey);
     } finally {
       await stop(server);
     }
@@ -231,9 +275,15 @@ async function main() {
     `Revocation propagation, instance A's 204 until instance B refuses the key (two instances, one PostgreSQL, ${prop.n} revocations, each key warm in B's cache): p50 ${f(prop.p50, 2)} ms, p99 ${f(prop.p99, 2)} ms, max ${f(prop.max, 2)} ms.`,
     '',
     `Memory: ${f(mem.keysInDb)} keys in SQLite; RSS ${f(mem.emptyMb, 1)} MB after start, ${f(mem.fullMb, 1)} MB with the cache full (${f(mem.cacheMax)} entries, KEYWARD_CACHE_MAX_KEYS), about ${f(mem.bytesPerEntry)} bytes per cached key.`,
+    '',
+    'Refusal timing, one request at a time, the three kinds interleaved at random (ms, p50 / p90):',
+    '',
+    `| target | ${Object.keys(Object.values(refusals)[0]).join(' | ')} |`,
+    `| --- |${' ---: |'.repeat(Object.keys(Object.values(refusals)[0]).length)}`,
+    ...Object.entries(refusals).map(([name, r]) => `| ${name} | ${Object.values(r).map((x) => `${f(x.p50, 3)} / ${f(x.p90, 3)}`).join(' | ')} |`),
   ];
   console.log(lines.join('\n'));
-  console.log(`\n<!-- ${JSON.stringify({ results, prop, mem })} -->`);
+  console.log(`\n<!-- ${JSON.stringify({ results, refusals, prop, mem })} -->`);
 }
 
 try {

@@ -52,6 +52,17 @@ eachDatabase(
       for (let i = 0; i < 20; i++) assert.equal((await info({ ApiKey: apiKey }, '10.9.1.1')).statusCode, 200);
     });
 
+    it('the forward-auth check counts bad keys too, and refuses a guessing address with 401 and Retry-After', async () => {
+      const { apiKey } = await h().createKey(h().admin);
+      const check = (key: string, ip: string) => h().app.inject({ method: 'GET', url: '/v1/auth/check', headers: { ApiKey: key }, remoteAddress: ip });
+      for (let i = 0; i < LIMIT; i++) assert.equal((await check(`kw_check${i}`, '10.9.3.1')).statusCode, 401);
+      const refused = await check(apiKey, '10.9.3.1');
+      assert.equal(refused.statusCode, 401, 'a proxy’s auth_request understands only 2xx, 401 and 403');
+      assert.equal(refused.json().details.reason, 'TooManyRequests');
+      assert.ok(Number(refused.headers['retry-after']) > 0);
+      assert.equal((await check(apiKey, '10.9.3.2')).statusCode, 200);
+    });
+
     it('the budget is shared by every instance on the database, and outlives a restart', async () => {
       const { apiKey } = await h().createKey(h().admin);
       const ip = '10.9.2.1';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,8 @@ http {
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header ApiKey $http_apikey;
+      # With KEYWARD_TRUST_PROXY=true, each client has its own guessing budget.
+      proxy_set_header X-Forwarded-For $remote_addr;
     }
 
     location / {
@@ -64,6 +66,20 @@ http {
 `;
 }
 
+const GUESSES = 5;
+
+/** GET through nginx from a loopback address of our choosing, as a distinct client. */
+function getFrom(localAddress: string, url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { localAddress, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('nginx auth_request in front of an upstream', { skip: !NGINX && 'nginx not installed: apt-get install nginx-light' }, () => {
   let keyward: ServerProcess;
   let upstream: Server;
@@ -76,7 +92,13 @@ describe('nginx auth_request in front of an upstream', { skip: !NGINX && 'nginx 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keyward-nginx-'));
     mkdirSync(join(dir, 'data'));
-    keyward = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'nginx-test-secret-012345', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' } });
+    keyward = await startServer({ cwd: dir, env: {
+        KEYWARD_DATABASE_URL: '',
+        KEYWARD_SECRET: 'nginx-test-secret-012345',
+        KEYWARD_ADMIN_PASSWORD: 'admin-password-1',
+        KEYWARD_TRUST_PROXY: 'true',
+        KEYWARD_AUTH_FAILURES_PER_MINUTE: String(GUESSES),
+      }, });
     upstream = createServer((req, res) => {
       seen.push({ user: req.headers['x-keyward-user'] as string, apiKey: req.headers.apikey as string });
       res.setHeader('content-type', 'application/json');
@@ -130,5 +152,17 @@ describe('nginx auth_request in front of an upstream', { skip: !NGINX && 'nginx 
 
     await http(`${keyward.url}/v1/apiKeys/${uid}`, { method: 'PATCH', headers: { Authorization: token }, body: { isActive: true } });
     assert.equal((await fetch(`${front}/orders`, { headers: { ApiKey: apiKey } })).status, 200);
+  });
+
+  it('a client guessing keys through nginx is turned away with 401 (not a 500), and other clients are not', async () => {
+    const created = await http(`${keyward.url}/v1/apiKeys`, {
+      method: 'POST',
+      headers: { Authorization: token },
+      body: { metadata: { name: 'guessed-at' }, spec: { expiry: new Date(Date.now() + 86_400_000).toISOString() } },
+    });
+    const { apiKey } = created.body;
+    for (let i = 0; i < GUESSES; i++) assert.equal(await getFrom('127.0.0.2', `${front}/orders`, { ApiKey: `kw_guess${i}` }), 401);
+    assert.equal(await getFrom('127.0.0.2', `${front}/orders`, { ApiKey: apiKey }), 401, 'past its budget, even the right key is refused');
+    assert.equal(await getFrom('127.0.0.3', `${front}/orders`, { ApiKey: apiKey }), 200, 'another client keeps its own budget');
   });
 });

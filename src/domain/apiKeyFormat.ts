@@ -32,9 +32,13 @@ export interface NewKey {
   start: string;
 }
 
+/** `body` (the prefix and random part) completed with its checksum. */
+export function withChecksum(body: string): string {
+  return body + checksum(body);
+}
+
 export function newApiKey(secret: string, randomBytes: (n: number) => Uint8Array = nodeRandomBytes): NewKey {
-  const body = KEY_PREFIX + randomBase62(RANDOM_LENGTH, randomBytes);
-  const key = body + checksum(body);
+  const key = withChecksum(KEY_PREFIX + randomBase62(RANDOM_LENGTH, randomBytes));
   return { key, hash: hashApiKey(secret, key), start: key.slice(0, DISPLAY_LENGTH) };
 }
 

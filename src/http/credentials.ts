@@ -9,6 +9,7 @@ import { KeywardError } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
 import type { VerifyFailure } from '../domain/verification.js';
 import type { RequestContext } from '../service/context.js';
+import type { FailureLimiter } from '../service/failureLimiter.js';
 import type { Services } from '../service/services.js';
 import { checkCsrf, clearSessionCookies, RENEW_AFTER_MS, SESSION_COOKIE, setSessionCookies } from './session.js';
 
@@ -59,21 +60,35 @@ export function context(request: FastifyRequest): RequestContext {
   return { actor: request.principal, address: request.ip };
 }
 
+/**
+ * Runs `attempt` under the request address's guessing budget: an address past it is refused at
+ * once with `refuse(retryAfter)`, and a 401 from `attempt` counts against it.
+ */
+export async function limitFailures<T>(
+  limiter: FailureLimiter,
+  request: FastifyRequest,
+  attempt: () => Promise<T>,
+  refuse: (retryAfter: number) => KeywardError,
+): Promise<T> {
+  const retryAfter = limiter.blockedFor(request.ip);
+  if (retryAfter > 0) throw refuse(retryAfter);
+  try {
+    return await attempt();
+  } catch (err) {
+    if (err instanceof KeywardError && err.status === 401) await limiter.fail(request.ip);
+    throw err;
+  }
+}
+
+export const tooManyFailures = (retryAfter: number) =>
+  new KeywardError('TooManyRequests', `Too many requests with invalid credentials from your address. Try again in ${retryAfter} seconds.`, { retryAfter });
+
 export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
   const { auth, lastUsed, now, credentialFailures } = opts.services;
   app.decorateRequest('principal', null);
-  app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
-    const retryAfter = credentialFailures.blockedFor(request.ip);
-    if (retryAfter > 0) {
-      throw new KeywardError('TooManyRequests', `Too many requests with invalid credentials from your address. Try again in ${retryAfter} seconds.`, { retryAfter });
-    }
-    try {
-      await resolvePrincipal(request, reply);
-    } catch (err) {
-      if (err instanceof KeywardError && err.status === 401) await credentialFailures.fail(request.ip);
-      throw err;
-    }
-  });
+  app.decorate('authenticate', (request: FastifyRequest, reply: FastifyReply) =>
+    limitFailures(credentialFailures, request, () => resolvePrincipal(request, reply), tooManyFailures),
+  );
 
   async function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = presentedApiKey(request);

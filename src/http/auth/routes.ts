@@ -2,16 +2,25 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import type { Services } from '../../service/services.js';
-import { keyFailure, presentedApiKey } from '../credentials.js';
+import { keyFailure, limitFailures, presentedApiKey, tooManyFailures } from '../credentials.js';
 import { clearSessionCookies, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
+
+/**
+ * A guessing address refused by the forward-auth check. Still a 401, with Retry-After: nginx's
+ * auth_request turns any answer but 2xx, 401 and 403 into a 500 for the client.
+ */
+const refuseCheck = (retryAfter: number) => {
+  const { message } = tooManyFailures(retryAfter);
+  return new KeywardError('Unauthorized', message, { retryAfter, details: { reason: 'TooManyRequests' } });
+};
 const str = { type: 'string' } as const;
 const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa: { type: 'boolean' } } } as const;
 
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
-  const { auth, lastUsed, now } = services;
+  const { auth, lastUsed, now, credentialFailures } = services;
 
   app.post(
     '/v1/auth/authenticate',
@@ -73,8 +82,11 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     async (request, reply) => {
       const key = presentedApiKey(request);
       if (key === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
-      const result = await auth.verifyKey(key);
-      if (!result.ok) throw keyFailure(result.code);
+      const result = await limitFailures(credentialFailures, request, async () => {
+        const verdict = await auth.verifyKey(key);
+        if (!verdict.ok) throw keyFailure(verdict.code);
+        return verdict;
+      }, refuseCheck);
       lastUsed.record(result.key.uid, now());
       const { principal } = result;
       reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', result.key.uid);
