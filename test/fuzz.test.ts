@@ -118,6 +118,29 @@ eachDatabase('fuzzing the API', (h) => {
     await check('DELETE', `/v1/users/${userUid}/extra`, { headers: h().admin.auth });
   });
 
+  it('random headers, known and unknown, on every kind of endpoint', async () => {
+    // Every header Keyward, Fastify or a plugin reads, and some that proxies and old clients send.
+    const known = ['content-type', 'content-length', 'content-encoding', 'transfer-encoding', 'accept', 'accept-encoding', 'accept-language', 'cookie', 'origin', 'referer', 'x-csrf-token', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'if-none-match', 'if-modified-since', 'range', 'user-agent', 'host', 'apikey', 'authorization', 'connection', 'expect', 'upgrade', 'x-http-method-override'];
+    const token = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-_!#$%&*+.^`|~'), minLength: 1, maxLength: 20 });
+    // Any byte a header value may hold: visible ASCII, space, tab and obs-text (0x80–0xff).
+    const value = fc.string({ unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(0x09)).map((c) => String.fromCharCode(c)), maxLength: 300 });
+    const targets = () => [...endpoints(), ['GET', '/v1/users/info'], ['GET', '/v1/apiKeys'], ['GET', `/v1/apiKeys/${keyUid}`], ['DELETE', `/v1/apiKeys/${keyUid}-absent`], ['GET', '/v1/audits'], ['GET', '/v1/auth/check'], ['GET', '/healthz'], ['GET', '/'], ['GET', '/assets/none.js'], ['GET', '/v1/openapi.json']] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...targets()),
+        fc.dictionary(fc.oneof(fc.constantFrom(...known), token), value, { minKeys: 1, maxKeys: 6 }),
+        fc.boolean(),
+        async ([method, url], random, authenticated) => {
+          const headers = { ...(authenticated ? h().admin.auth : {}), 'content-type': 'application/json', ...random };
+          const payload = method === 'GET' || method === 'DELETE' ? undefined : '{"metadata":{"name":"from-header-fuzz"},"spec":{"expiry":"2031-01-01T00:00:00Z"}}';
+          const res = await check(method, url, { headers, payload });
+          if (res.statusCode === 201 && url === '/v1/apiKeys') await h().inject('DELETE', `/v1/apiKeys/${res.json().uid}`, { headers: h().admin.auth });
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
   it('random and near-valid credentials are refused with 401', async () => {
     const { apiKey } = await h().createKey(user, { name: 'fuzz-credential' });
     const nearValid = fc

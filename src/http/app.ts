@@ -14,7 +14,7 @@ import { auditRoutes } from './audits/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './console.js';
 import { credentials } from './credentials.js';
-import { registerErrorHandling } from './errors.js';
+import { clientErrorHandler, registerErrorHandling } from './errors.js';
 import { healthRoutes } from './health/routes.js';
 import { userRoutes } from './users/routes.js';
 
@@ -50,6 +50,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // The session token travels in the path of GET /v1/auth/refresh/{token}.
     routerOptions: { maxParamLength: 4096 },
     requestIdHeader: false,
+    clientErrorHandler,
     ajv: {
       // Wrong types are errors, not something to coerce: `"isActive": "false"` must not revoke.
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },

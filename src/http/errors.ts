@@ -1,4 +1,6 @@
 /** The one place that writes Palette's v1Error body: {code, message, ref, details}. */
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, KeywardError } from '../domain/errors.js';
 
@@ -50,4 +52,27 @@ export function registerErrorHandling(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, 404, 'ResourceNotFound', `There is no ${request.method} endpoint at this path. See /docs for the API.`),
   );
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a malformed request line or
+ * header, headers past the size limit, a bad chunk, Content-Length beside Transfer-Encoding):
+ * still Palette's v1Error body, with a fresh ref since there is no request id yet, and the
+ * connection closed, since the stream cannot be trusted past the error.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'The request was not completed in time.']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'The request headers are too large (at most 16 KB in all).']
+        : [400, 'Bad Request', 'The request is not well-formed HTTP/1.1.'];
+  const body = JSON.stringify({ code: 'BadRequest', message, ref: randomUUID(), details: {} });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
