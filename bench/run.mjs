@@ -12,7 +12,11 @@
  * 4. memory: RSS of one instance with 1,000,000 keys in the database, empty and with a full cache;
  * 5. refusal timing: how long a 401 takes for a typo (bad checksum), a well-formed key that does
  *    not exist, and a near miss of a real key (one character changed, checksum recomputed), to
- *    show whether timing tells a wrong key from a nonexistent one.
+ *    show whether timing tells a wrong key from a nonexistent one;
+ * 6. console: in Debian's Chromium, the sign-in page from a cold start, and the first screen after
+ *    sign-in (My API Keys, a full page of 1,000 keys) until its rows are on screen.
+ *
+ * BENCH_PARTS picks parts (throughput,propagation,memory,console; all by default).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -223,11 +227,58 @@ async function refusalTiming(url, realKey, n = 3000) {
   );
 }
 
+/**
+ * The console's first screens, each from a fresh browser context (no cache): sign-in page until
+ * its button shows, with the browser's first contentful paint; and, signed in, /keys until the
+ * table's rows are on screen. Wall time from navigation, as a person would wait.
+ */
+async function consoleTimes(url, n = 20) {
+  const { chromium } = await import('playwright-core');
+  const executablePath = process.env.KEYWARD_CHROMIUM ?? '/usr/bin/chromium';
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const login = [];
+  const paint = [];
+  const keys = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      let t = performance.now();
+      await page.goto(`${url}/login`, { waitUntil: 'commit' });
+      await page.getByRole('button', { name: 'Log in' }).waitFor();
+      login.push(performance.now() - t);
+      paint.push(await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN));
+      await page.getByLabel('Email').fill('admin@keyward.local');
+      await page.getByLabel('Password').fill('admin-password-1');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('button', { name: 'User Menu' }).waitFor();
+      t = performance.now();
+      await page.goto(`${url}/keys`, { waitUntil: 'commit' });
+      await page.getByRole('cell', { name: 'bench-0', exact: true }).waitFor();
+      keys.push(performance.now() - t);
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  const summary = (xs) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return { p50: pct(sorted, 50), p90: pct(sorted, 90), max: sorted.at(-1) };
+  };
+  return { n, login: summary(login), paint: summary(paint), keys: summary(keys) };
+}
+
 const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,propagation,memory,console').split(','));
 
 async function main() {
   const results = {};
   const refusals = {};
+  const lines = [];
   console.error(`machine: ${cpus().length} × ${cpus()[0].model}, ${f(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`);
 
   console.error('seeding SQLite and PostgreSQL with', KEYS, 'keys…');
@@ -235,55 +286,80 @@ async function main() {
   const [sqliteKey] = await seed(sqliteUrl, KEYS, 1);
   const pgDb = await createPgDatabase();
   const [pgKey] = await seed(pgDb.url, KEYS, 1);
+  lines.push(`Machine: ${cpus().length} × ${cpus()[0].model}, ${f(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}.`, '');
 
-  const targets = [
-    ['bare Fastify (ceiling)', () => start(process.execPath, ['bench/bare.mjs'], {}), () => ({})],
-    ['Keyward, SQLite, 100k keys', () => keyward(sqliteUrl), () => ({ ApiKey: sqliteKey })],
-    ['Keyward, PostgreSQL, 100k keys', () => keyward(pgDb.url), () => ({ ApiKey: pgKey })],
-    // The same as the SQLite row without the per-request access log line, to show what it costs.
-    ['Keyward, SQLite, 100k keys, log level warn', () => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: 'warn' }), () => ({ ApiKey: sqliteKey })],
-    ['Better Auth API key plugin, SQLite, 100k keys', () => start(process.execPath, ['bench/peer-better-auth.mjs'], { KEYS: String(KEYS), DB_PATH: join(work, 'peer.db') }), (s) => ({ 'x-api-key': s.key })],
-  ];
-  for (const [name, launch, headers] of targets) {
-    console.error(`measuring ${name}…`);
-    const server = await launch();
+  if (PARTS.has('throughput')) {
+    const targets = [
+      ['bare Fastify (ceiling)', () => start(process.execPath, ['bench/bare.mjs'], {}), () => ({})],
+      ['Keyward, SQLite, 100k keys', () => keyward(sqliteUrl), () => ({ ApiKey: sqliteKey })],
+      ['Keyward, PostgreSQL, 100k keys', () => keyward(pgDb.url), () => ({ ApiKey: pgKey })],
+      // The same as the SQLite row without the per-request access log line, to show what it costs.
+      ['Keyward, SQLite, 100k keys, log level warn', () => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: 'warn' }), () => ({ ApiKey: sqliteKey })],
+      ['Better Auth API key plugin, SQLite, 100k keys', () => start(process.execPath, ['bench/peer-better-auth.mjs'], { KEYS: String(KEYS), DB_PATH: join(work, 'peer.db') }), (s) => ({ 'x-api-key': s.key })],
+    ];
+    for (const [name, launch, headers] of targets) {
+      console.error(`measuring ${name}…`);
+      const server = await launch();
+      try {
+        results[name] = { ...(await throughput(server.url, headers(server))), latency: await latency(server.url, headers(server)) };
+        if (name.startsWith('Keyward') && !name.includes('warn')) refusals[name] = await refusalTiming(server.url, headers(server).ApiKey);
+      } finally {
+        await stop(server);
+      }
+    }
+    const ceiling = results['bare Fastify (ceiling)'];
+    const peer = results['Better Auth API key plugin, SQLite, 100k keys'];
+    const kinds = Object.keys(Object.values(refusals)[0]);
+    lines.push(
+      `Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after 2 s of warm-up, from another process on loopback. Keyward at its default log level (info: one JSON line per request).`,
+      '',
+      '| target | requests/s | vs ceiling | vs peer | p50 / p99 under load (ms) | one at a time p50 / p99 (ms) | added p99 vs ceiling (ms) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...Object.entries(results).map(([name, r]) =>
+        `| ${name} | ${f(r.rps)} | ${f((100 * r.rps) / ceiling.rps)} % | ${f(r.rps / peer.rps, 2)}× | ${r.p50} / ${r.p99} | ${f(r.latency.p50, 3)} / ${f(r.latency.p99, 3)} | ${f(r.latency.p99 - ceiling.latency.p99, 3)} |`,
+      ),
+      '',
+      'Refusal timing (401s), one request at a time, the three kinds interleaved at random, ms p50 / p90:',
+      '',
+      `| target | ${kinds.join(' | ')} |`,
+      `| --- |${' ---: |'.repeat(kinds.length)}`,
+      ...Object.entries(refusals).map(([name, r]) => `| ${name} | ${Object.values(r).map((x) => `${f(x.p50, 3)} / ${f(x.p90, 3)}`).join(' | ')} |`),
+      '',
+    );
+  }
+
+  let prop;
+  if (PARTS.has('propagation')) {
+    console.error(`propagation: ${REVOCATIONS} revocations across two instances on PostgreSQL…`);
+    prop = await propagation(pgDb.url);
+    lines.push(`Revocation propagation, instance A's 204 until instance B refuses the key (two instances, one PostgreSQL, ${prop.n} revocations, each key warm in B's cache): p50 ${f(prop.p50, 2)} ms, p99 ${f(prop.p99, 2)} ms, max ${f(prop.max, 2)} ms.`, '');
+  }
+  await dropPgDatabase(pgDb.name);
+
+  let mem;
+  if (PARTS.has('memory')) {
+    console.error(`memory: ${MEMORY_KEYS} keys in SQLite, filling a 100,000-key cache…`);
+    mem = await memory();
+    lines.push(`Memory: ${f(mem.keysInDb)} keys in SQLite; RSS ${f(mem.emptyMb, 1)} MB after start, ${f(mem.fullMb, 1)} MB with the cache full (${f(mem.cacheMax)} entries, KEYWARD_CACHE_MAX_KEYS), about ${f(mem.bytesPerEntry)} bytes per cached key.`, '');
+  }
+
+  let ui;
+  if (PARTS.has('console')) {
+    console.error('console: first screens in Chromium…');
+    const server = await keyward(sqliteUrl);
     try {
-      results[name] = { ...(await throughput(server.url, headers(server))), latency: await latency(server.url, headers(server)) };
-      if (name.startsWith('Keyward') && !name.includes('warn')) refusals[name] = await refusalTiming(server.url, headers(server).ApiKey);
+      ui = await consoleTimes(server.url);
     } finally {
       await stop(server);
     }
+    const ms = (x) => `${f(x.p50)} / ${f(x.p90)} / ${f(x.max)}`;
+    lines.push(
+      `Console (Chromium, ${ui.n} cold loads each, a fresh context every time, ms p50 / p90 / max): sign-in page until its button shows ${ms(ui.login)}, first contentful paint ${ms(ui.paint)}; signed in, My API Keys until the first of its 1,000 rows shows ${ms(ui.keys)}.`,
+    );
   }
 
-  console.error(`propagation: ${REVOCATIONS} revocations across two instances on PostgreSQL…`);
-  const prop = await propagation(pgDb.url);
-  await dropPgDatabase(pgDb.name);
-  console.error(`memory: ${MEMORY_KEYS} keys in SQLite, filling a 100,000-key cache…`);
-  const mem = await memory();
-
-  const ceiling = results['bare Fastify (ceiling)'];
-  const peer = results['Better Auth API key plugin, SQLite, 100k keys'];
-  const lines = [
-    `Machine: ${cpus().length} × ${cpus()[0].model}, ${f(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after 2 s of warm-up, from another process on loopback. Keyward at its default log level (info: one JSON line per request).`,
-    '',
-    '| target | requests/s | vs ceiling | vs peer | p50 / p99 under load (ms) | one at a time p50 / p99 (ms) | added p99 vs ceiling (ms) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...Object.entries(results).map(([name, r]) =>
-      `| ${name} | ${f(r.rps)} | ${f((100 * r.rps) / ceiling.rps)} % | ${f(r.rps / peer.rps, 2)}× | ${r.p50} / ${r.p99} | ${f(r.latency.p50, 3)} / ${f(r.latency.p99, 3)} | ${f(r.latency.p99 - ceiling.latency.p99, 3)} |`,
-    ),
-    '',
-    `Revocation propagation, instance A's 204 until instance B refuses the key (two instances, one PostgreSQL, ${prop.n} revocations, each key warm in B's cache): p50 ${f(prop.p50, 2)} ms, p99 ${f(prop.p99, 2)} ms, max ${f(prop.max, 2)} ms.`,
-    '',
-    `Memory: ${f(mem.keysInDb)} keys in SQLite; RSS ${f(mem.emptyMb, 1)} MB after start, ${f(mem.fullMb, 1)} MB with the cache full (${f(mem.cacheMax)} entries, KEYWARD_CACHE_MAX_KEYS), about ${f(mem.bytesPerEntry)} bytes per cached key.`,
-    '',
-    'Refusal timing, one request at a time, the three kinds interleaved at random (ms, p50 / p90):',
-    '',
-    `| target | ${Object.keys(Object.values(refusals)[0]).join(' | ')} |`,
-    `| --- |${' ---: |'.repeat(Object.keys(Object.values(refusals)[0]).length)}`,
-    ...Object.entries(refusals).map(([name, r]) => `| ${name} | ${Object.values(r).map((x) => `${f(x.p50, 3)} / ${f(x.p90, 3)}`).join(' | ')} |`),
-  ];
   console.log(lines.join('\n'));
-  console.log(`\n<!-- ${JSON.stringify({ results, refusals, prop, mem })} -->`);
+  console.log(`\n<!-- ${JSON.stringify({ results, refusals, prop, mem, ui })} -->`);
 }
 
 try {

@@ -383,6 +383,47 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await screenshot(page, 'phone-tenant-api-keys');
   });
 
+  it('shows a long list a page at a time, and the rest on request', async () => {
+    const who = { email: 'many-keys@example.com', password: 'many-keys-password-1' };
+    const owner = (await api('POST', '/v1/users', { spec: { emailId: who.email, firstName: 'Many', lastName: 'Keys', password: who.password } })).body.uid;
+    for (let i = 0; i < 55; i++) await createKeyFor(owner, `many-${String(i).padStart(2, '0')}`);
+    await logIn(who);
+    await row('many-49').waitFor();
+    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the first 50 keys, oldest first');
+    await page.getByText('Showing 50 of 55 API keys.').waitFor();
+    await page.getByRole('button', { name: 'Show more API keys' }).click();
+    await row('many-54').waitFor();
+    assert.equal(await page.getByRole('row').count(), 56);
+    assert.equal(await page.getByRole('button', { name: 'Show more API keys' }).count(), 0, 'nothing more to show');
+    // An action re-reads the table: every row shown stays shown.
+    await rowAction('many-54', 'Revoke');
+    await page.getByText('Revoked API key many-54.', { exact: false }).waitFor();
+    await waitForActive('many-54', 'Inactive');
+    assert.equal(await page.getByRole('row').count(), 56);
+  });
+
+  it('does not jump: no layout shift from sign-in through loading both key tables', async () => {
+    await createKeyFor(userUid, 'steady-1');
+    await createKeyFor(userUid, 'steady-2');
+    // Chromium's Layout Instability API: every shift not caused by the person's own input.
+    await page.addInitScript(() => {
+      (window as any).__shifts = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries() as any[]) if (!e.hadRecentInput) (window as any).__shifts.push({ value: e.value, at: location.pathname, sources: (e.sources ?? []).map((s: any) => [s.node?.nodeName, JSON.stringify(s.previousRect), JSON.stringify(s.currentRect)]) });
+      }).observe({ type: 'layout-shift', buffered: true });
+    });
+    await logIn(ADMIN);
+    await openTenantApiKeys();
+    await page.getByRole('button', { name: /^Actions for / }).first().waitFor();
+    await page.getByRole('button', { name: 'User Menu' }).click();
+    await page.getByRole('menuitem', { name: 'My API Keys' }).click();
+    await page.getByRole('heading', { name: 'My API Keys' }).waitFor();
+    await page.waitForTimeout(300);
+    const shifts: { value: number; sources: string[] }[] = await page.evaluate(() => (window as any).__shifts);
+    const total = shifts.reduce((sum, s) => sum + s.value, 0);
+    assert.ok(total < 0.01, `cumulative layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
+  });
+
   it('refuses cookie-authenticated writes without the CSRF token', async () => {
     await logIn(USER);
     const result = await page.evaluate(async () => {

@@ -3,7 +3,7 @@
  * tenant. After every action the table is read again from the server, so what it shows is
  * what is true, also when an action fails.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { type ApiKey, api, type User } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
@@ -12,28 +12,61 @@ import { formatDate, formatDateTime, fullName } from '../format';
 import type { Session } from '../session';
 import { CreateKeyDialog, EditKeyDialog } from './KeyDialogs';
 
+/** Rows read at a time: the first screen stays quick for people with thousands of keys. */
+const PAGE_SIZE = 50;
+
 type Open = { kind: 'create' } | { kind: 'edit'; key: ApiKey } | { kind: 'delete'; key: ApiKey } | null;
 
 export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; notify: (n: Notice) => void }) {
   const { scope, session, notify } = props;
   const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  /** Palette's `continue` token for the rows after those shown, and how many there are in all. */
+  const [more, setMore] = useState({ next: '', total: 0 });
   const [users, setUsers] = useState<User[] | undefined>(undefined);
   const [filter, setFilter] = useState('');
   const [open, setOpen] = useState<Open>(null);
   const [loadError, setLoadError] = useState('');
 
+  const userUid = scope === 'user' ? session.userUid : filter;
+  const read = useCallback(
+    (limit: number, after = '') => {
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (userUid) query.set('userUid', userUid);
+      if (after) query.set('continue', after);
+      return api<{ items: ApiKey[]; listmeta: { continue: string; count: number } }>('GET', `/v1/apiKeys?${query}`);
+    },
+    [userUid],
+  );
+
+  /** How many rows are shown; a ref, since showing more must not re-read the rows already there. */
+  const shown = useRef(PAGE_SIZE);
+  /** Reads the table again from the top, as many rows as are shown. */
   const load = useCallback(async () => {
-    const userUid = scope === 'user' ? session.userUid : filter;
     try {
-      const res = await api<{ items: ApiKey[] }>('GET', `/v1/apiKeys${userUid ? `?userUid=${encodeURIComponent(userUid)}` : ''}`);
+      const res = await read(Math.min(shown.current, 1000));
       setKeys(res.items);
+      setMore({ next: res.listmeta.continue, total: res.listmeta.count });
       setLoadError('');
     } catch (err) {
       setLoadError((err as Error).message);
     }
-  }, [scope, session.userUid, filter]);
+  }, [read]);
 
+  const showMore = async () => {
+    try {
+      const res = await read(PAGE_SIZE, more.next);
+      const all = [...(keys ?? []), ...res.items];
+      setKeys(all);
+      shown.current = all.length;
+      setMore({ next: res.listmeta.continue, total: res.listmeta.count });
+    } catch (err) {
+      notify({ kind: 'error', text: `Could not load more API keys: ${(err as Error).message}` });
+    }
+  };
+
+  // Another user's keys (or the first visit): start again from the first page.
   useEffect(() => {
+    shown.current = PAGE_SIZE;
     void load();
   }, [load]);
 
@@ -150,6 +183,16 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           </tbody>
         </table>
       </div>
+      {keys && more.next && (
+        <div className="more">
+          <span>
+            Showing {keys.length} of {more.total} API keys.
+          </span>
+          <button type="button" onClick={() => void showMore()}>
+            Show more API keys
+          </button>
+        </div>
+      )}
       {open?.kind === 'create' && (
         <CreateKeyDialog
           users={scope === 'tenant' ? users : undefined}
