@@ -19,7 +19,7 @@
  * BENCH_PARTS picks parts (throughput,propagation,memory,console; all by default).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,9 +41,16 @@ const SECRET = 'bench-secret-0123456789abcdef';
 const work = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
 const children = new Set();
 
-function start(cmd, args, env, cwd = ROOT) {
+/**
+ * Starts a server process and resolves with its address once it says where it listens. With
+ * `logTo`, its stdout (Keyward's JSON log) goes straight to that file, as in production: if this
+ * process read it through a pipe, the load generator's own core would pay for every log line.
+ */
+function start(cmd, args, env, { cwd = ROOT, logTo } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = logTo ? openSync(logTo, 'a') : 'pipe';
+    const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] });
+    if (logTo) closeSync(stdout);
     children.add(proc);
     let out = '';
     let err = '';
@@ -57,7 +64,7 @@ function start(cmd, args, env, cwd = ROOT) {
         resolve({ url: `http://127.0.0.1:${port}`, proc, key });
       }
     };
-    proc.stdout.on('data', onData);
+    proc.stdout?.on('data', onData);
     proc.stderr.on('data', (d) => {
       err += d;
       onData(d);
@@ -74,7 +81,12 @@ async function stop(server) {
 
 const keyward = (url, extra = {}) =>
   // The propagation run answers B's 401s 200 times a minute: no per-address failure limit here.
-  start(process.execPath, ['bin/keyward.js', 'serve'], { KEYWARD_DATABASE_URL: url, KEYWARD_SECRET: SECRET, KEYWARD_PORT: '0', KEYWARD_LOG_LEVEL: 'info', KEYWARD_AUTH_FAILURES_PER_MINUTE: '0', ...extra });
+  start(
+    process.execPath,
+    ['bin/keyward.js', 'serve'],
+    { KEYWARD_DATABASE_URL: url, KEYWARD_SECRET: SECRET, KEYWARD_PORT: '0', KEYWARD_LOG_LEVEL: 'info', KEYWARD_AUTH_FAILURES_PER_MINUTE: '0', ...extra },
+    { logTo: join(work, 'keyward.log') },
+  );
 
 function seed(url, keys, valid) {
   const out = join(work, `keys-${Math.random().toString(36).slice(2)}.txt`);

@@ -1,6 +1,7 @@
 /** Guessing API keys and tokens: limited per client address, with Retry-After, across instances. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { newApiKey, withChecksum } from '../src/domain/apiKeyFormat.js';
 import { buildApp } from '../src/http/app.js';
 import { createServices } from '../src/service/services.js';
 import { Store } from '../src/store/store.js';
@@ -45,6 +46,26 @@ eachDatabase(
       } finally {
         h().clock.now -= 61_000;
       }
+    });
+
+    it('a near miss of a real key, a key that never existed and a typo read alike', async () => {
+      const { apiKey } = await h().createKey(h().admin);
+      const body = apiKey.slice(0, -6);
+      const swap = (c: string) => (c === 'a' ? 'b' : 'a');
+      const nearMiss = withChecksum(body.slice(0, 10) + swap(body[10]!) + body.slice(11));
+      const candidates = [nearMiss, newApiKey('another-secret').key, apiKey.slice(0, -1) + swap(apiKey.at(-1)!)];
+      const answers = [];
+      for (const [i, key] of candidates.entries()) {
+        const res = await info({ ApiKey: key }, `10.9.4.${i}`);
+        const { code, message, details } = res.json();
+        answers.push({ status: res.statusCode, code, message, details, headers: Object.keys(res.headers).sort() });
+      }
+      assert.equal(answers[0]!.status, 401);
+      assert.deepEqual(answers[1], answers[0]);
+      assert.deepEqual(answers[2], answers[0]);
+      const verify = async (key: string) => (await h().inject('POST', '/v1/apiKeys/verify', { headers: h().admin.auth, body: { key } })).json();
+      assert.deepEqual(await verify(candidates[1]!), await verify(nearMiss));
+      assert.equal((await verify(nearMiss)).code, 'NOT_FOUND');
     });
 
     it('successful requests do not count against an address', async () => {
