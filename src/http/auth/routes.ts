@@ -8,6 +8,9 @@ import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
 
+const str = { type: 'string' } as const;
+const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa: { type: 'boolean' } } } as const;
+
 /**
  * A guessing address refused by the forward-auth check. Still a 401, with Retry-After: nginx's
  * auth_request turns any answer but 2xx, 401 and 403 into a 500 for the client.
@@ -16,8 +19,6 @@ const refuseCheck = (retryAfter: number) => {
   const { message } = tooManyFailures(retryAfter);
   return new KeywardError('Unauthorized', message, { retryAfter, details: { reason: 'TooManyRequests' } });
 };
-const str = { type: 'string' } as const;
-const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa: { type: 'boolean' } } } as const;
 
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
   const { auth, lastUsed, now, credentialFailures } = services;
