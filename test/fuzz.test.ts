@@ -103,7 +103,11 @@ eachDatabase('fuzzing the API', (h) => {
   });
 
   it('path and query garbage', async () => {
-    const segment = fc.string({ unit: 'binary-ascii', maxLength: 40 }).map(encodeURIComponent);
+    // Encoded garbage, and raw text with stray `%` signs (malformed percent-encodings).
+    const segment = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 40 }).map(encodeURIComponent),
+      fc.string({ unit: fc.constantFrom(...'%%%0123456789abcdefxyzXYZ-_.~'), maxLength: 12 }),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'PUT', 'PATCH', 'DELETE', 'POST'),
@@ -124,7 +128,7 @@ eachDatabase('fuzzing the API', (h) => {
     const token = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-_!#$%&*+.^`|~'), minLength: 1, maxLength: 20 });
     // Any byte a header value may hold: visible ASCII, space, tab and obs-text (0x80–0xff).
     const value = fc.string({ unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(0x09)).map((c) => String.fromCharCode(c)), maxLength: 300 });
-    const targets = () => [...endpoints(), ['GET', '/v1/users/info'], ['GET', '/v1/apiKeys'], ['GET', `/v1/apiKeys/${keyUid}`], ['DELETE', `/v1/apiKeys/${keyUid}-absent`], ['GET', '/v1/audits'], ['GET', '/v1/auth/check'], ['GET', '/healthz'], ['GET', '/'], ['GET', '/assets/none.js'], ['GET', '/v1/openapi.json']] as const;
+    const targets = () => [...endpoints(), ['GET', '/v1/users/info'], ['GET', '/v1/apiKeys'], ['GET', `/v1/apiKeys/${keyUid}`], ['DELETE', `/v1/apiKeys/${keyUid}-absent`], ['GET', '/v1/audits'], ['GET', '/v1/auth/check'], ['POST', '/v1/auth/logout'], ['GET', '/v1/auth/refresh/not-a-token'], ['GET', '/v1/users'], ['GET', `/v1/users/${userUid}`], ['DELETE', `/v1/users/${userUid}-absent`], ['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/'], ['GET', '/assets/none.js'], ['GET', '/v1/openapi.json']] as const;
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...targets()),

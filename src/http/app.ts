@@ -14,7 +14,7 @@ import { auditRoutes } from './audits/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './console.js';
 import { credentials } from './credentials.js';
-import { clientErrorHandler, registerErrorHandling } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.js';
 import { healthRoutes } from './health/routes.js';
 import { userRoutes } from './users/routes.js';
 
@@ -51,6 +51,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 4096 },
     requestIdHeader: false,
     clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+    // Node answers a request without Host with a bare 400 of its own; let it through to the
+    // onRequest hook below, which refuses it with Palette's v1Error body.
+    http: { requireHostHeader: false },
     ajv: {
       // Wrong types are errors, not something to coerce: `"isActive": "false"` must not revoke.
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
@@ -82,7 +86,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff');
     // Responses may carry a new key or a token: never let a cache keep them.
     if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
-    done(/%00/.test(request.url) ? badRequest('The URL must not contain NUL characters.') : undefined);
+    done(
+      /%00/.test(request.url)
+        ? badRequest('The URL must not contain NUL characters.')
+        : request.headers.host === undefined && request.raw.httpVersion === '1.1'
+          ? badRequest('An HTTP/1.1 request must carry a Host header.')
+          : undefined,
+    );
   });
 
   app.addHook('onResponse', (request, reply, done) => {

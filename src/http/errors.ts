@@ -76,3 +76,14 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   }
   socket.destroy();
 }
+
+/**
+ * Fastify's router refuses some URLs before any hook runs (a malformed percent-encoding, a path
+ * segment past `maxParamLength`). The same v1Error body as everywhere else; the URL is not echoed,
+ * since a session token can sit in the path of /v1/auth/refresh/{token}.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(request, reply, 414, 'BadRequest', 'A segment of the URL path is too long.');
+  return sendError(request, reply, 400, 'BadRequest', 'The URL is not valid: it has a malformed percent-encoding.');
+}
