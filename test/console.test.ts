@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
-import { http, type ServerProcess, startServer } from './helpers/server.js';
+import { http, run, type ServerProcess, startServer } from './helpers/server.js';
 
 const ADMIN = { email: 'admin@keyward.local', password: 'admin-password-1' };
 const USER = { email: 'dana@example.com', password: 'dana-password-1' };
@@ -399,6 +399,27 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await rowAction('many-54', 'Revoke');
     await page.getByText('Revoked API key many-54.', { exact: false }).waitFor();
     await waitForActive('many-54', 'Inactive');
+    assert.equal(await page.getByRole('row').count(), 56);
+  });
+
+  it('the users list pages the same way (in a tenant of its own)', async () => {
+    const who = { email: 'admin@many-users.example', password: 'many-users-password-1' };
+    const env = { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456' };
+    const made = await run(['tenant', 'create', '--name', 'many-users', '--admin-email', who.email, '--admin-password', who.password], { cwd: dir, env });
+    assert.equal(made.code, 0, made.stderr);
+    const token = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: who.email, password: who.password } })).body.Authorization;
+    for (let i = 0; i < 54; i++) {
+      const res = await api('POST', '/v1/users', { spec: { emailId: `member-${String(i).padStart(2, '0')}@many-users.example`, firstName: 'Member', lastName: String(i), password: 'member-password-1' } }, { Authorization: token });
+      assert.equal(res.status, 201);
+    }
+    await logIn(who);
+    await page.getByRole('button', { name: 'Tenant Admin' }).click();
+    await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
+    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByText('Showing 50 of 55 users.').waitFor();
+    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the first 50 users');
+    await page.getByRole('button', { name: 'Show more users' }).click();
+    await page.getByRole('cell', { name: 'member-53@many-users.example', exact: true }).waitFor();
     assert.equal(await page.getByRole('row').count(), 56);
   });
 

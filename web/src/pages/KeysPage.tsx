@@ -3,72 +3,26 @@
  * tenant. After every action the table is read again from the server, so what it shows is
  * what is true, also when an action fails.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { type ApiKey, api, type User } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
+import { ShowMore, usePagedList } from '../components/usePagedList';
 import type { Notice } from '../components/Notices';
 import { formatDate, formatDateTime, fullName } from '../format';
 import type { Session } from '../session';
 import { CreateKeyDialog, EditKeyDialog } from './KeyDialogs';
 
-/** Rows read at a time: the first screen stays quick for people with thousands of keys. */
-const PAGE_SIZE = 50;
-
 type Open = { kind: 'create' } | { kind: 'edit'; key: ApiKey } | { kind: 'delete'; key: ApiKey } | null;
 
 export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; notify: (n: Notice) => void }) {
   const { scope, session, notify } = props;
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
-  /** Palette's `continue` token for the rows after those shown, and how many there are in all. */
-  const [more, setMore] = useState({ next: '', total: 0 });
   const [users, setUsers] = useState<User[] | undefined>(undefined);
   const [filter, setFilter] = useState('');
   const [open, setOpen] = useState<Open>(null);
-  const [loadError, setLoadError] = useState('');
-
   const userUid = scope === 'user' ? session.userUid : filter;
-  const read = useCallback(
-    (limit: number, after = '') => {
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (userUid) query.set('userUid', userUid);
-      if (after) query.set('continue', after);
-      return api<{ items: ApiKey[]; listmeta: { continue: string; count: number } }>('GET', `/v1/apiKeys?${query}`);
-    },
-    [userUid],
-  );
-
-  /** How many rows are shown; a ref, since showing more must not re-read the rows already there. */
-  const shown = useRef(PAGE_SIZE);
-  /** Reads the table again from the top, as many rows as are shown. */
-  const load = useCallback(async () => {
-    try {
-      const res = await read(Math.min(shown.current, 1000));
-      setKeys(res.items);
-      setMore({ next: res.listmeta.continue, total: res.listmeta.count });
-      setLoadError('');
-    } catch (err) {
-      setLoadError((err as Error).message);
-    }
-  }, [read]);
-
-  const showMore = async () => {
-    try {
-      const res = await read(PAGE_SIZE, more.next);
-      const all = [...(keys ?? []), ...res.items];
-      setKeys(all);
-      shown.current = all.length;
-      setMore({ next: res.listmeta.continue, total: res.listmeta.count });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not load more API keys: ${(err as Error).message}` });
-    }
-  };
-
-  // Another user's keys (or the first visit): start again from the first page.
-  useEffect(() => {
-    shown.current = PAGE_SIZE;
-    void load();
-  }, [load]);
+  const list = usePagedList<ApiKey>(userUid ? `/v1/apiKeys?userUid=${encodeURIComponent(userUid)}` : '/v1/apiKeys');
+  const { items: keys, reload: load } = list;
 
   useEffect(() => {
     if (scope !== 'tenant') return;
@@ -121,9 +75,9 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           </select>
         </label>
       )}
-      {loadError && (
+      {list.error && (
         <p role="alert" className="notice error">
-          Could not load the API keys: {loadError}
+          Could not load the API keys: {list.error}
         </p>
       )}
       <div className="table-wrap">
@@ -142,7 +96,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
             </tr>
           </thead>
           <tbody>
-            {keys === null && !loadError && (
+            {keys === null && !list.error && (
               <tr>
                 <td colSpan={7}>Loading…</td>
               </tr>
@@ -183,16 +137,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           </tbody>
         </table>
       </div>
-      {keys && more.next && (
-        <div className="more">
-          <span>
-            Showing {keys.length} of {more.total} API keys.
-          </span>
-          <button type="button" onClick={() => void showMore()}>
-            Show more API keys
-          </button>
-        </div>
-      )}
+      {keys && list.hasMore && <ShowMore shown={keys.length} total={list.total} noun="API keys" onClick={() => void list.showMore()} />}
       {open?.kind === 'create' && (
         <CreateKeyDialog
           users={scope === 'tenant' ? users : undefined}

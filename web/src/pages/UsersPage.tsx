@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, type User } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import type { Notice } from '../components/Notices';
+import { ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDateTime, fullName } from '../format';
 import type { Session } from '../session';
@@ -59,21 +60,10 @@ function AddUserDialog(props: { onClose: (created: string | null) => void }) {
 
 export function UsersPage(props: { session: Session; notify: (n: Notice) => void }) {
   const { notify } = props;
-  const [users, setUsers] = useState<User[] | null>(null);
+  const list = usePagedList<User>('/v1/users');
+  const { items: users, reload: load } = list;
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<User | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      setUsers((await api<{ items: User[] }>('GET', '/v1/users')).items);
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not load the users: ${(err as Error).message}` });
-    }
-  }, [notify]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   const remove = async (user: User) => {
     try {
@@ -94,6 +84,11 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
           Add User
         </button>
       </div>
+      {list.error && (
+        <p role="alert" className="notice error">
+          Could not load the users: {list.error}
+        </p>
+      )}
       <div className="table-wrap">
         <table aria-labelledby="users-title">
           <thead>
@@ -126,6 +121,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
           </tbody>
         </table>
       </div>
+      {users && list.hasMore && <ShowMore shown={users.length} total={list.total} noun="users" onClick={() => void list.showMore()} />}
       {adding && (
         <AddUserDialog
           onClose={(email) => {
