@@ -402,7 +402,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     assert.equal(await page.getByRole('row').count(), 56);
   });
 
-  it('the users list pages the same way (in a tenant of its own)', async () => {
+  it('the users list and the audit log page the same way (in a tenant of its own)', async () => {
     const who = { email: 'admin@many-users.example', password: 'many-users-password-1' };
     const env = { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456' };
     const made = await run(['tenant', 'create', '--name', 'many-users', '--admin-email', who.email, '--admin-password', who.password], { cwd: dir, env });
@@ -421,6 +421,17 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('button', { name: 'Show more users' }).click();
     await page.getByRole('cell', { name: 'member-53@many-users.example', exact: true }).waitFor();
     assert.equal(await page.getByRole('row').count(), 56);
+
+    // 54 user creations and more: the audit log pages too, newest first.
+    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Audit Logs' }).click();
+    const showing = page.getByText(/^Showing 50 of \d+ audit entries\.$/);
+    await showing.waitFor();
+    const total = Number((await showing.textContent())!.match(/of (\d+)/)![1]);
+    assert.ok(total > 54, `${total} entries`);
+    assert.equal(await page.getByRole('row').count(), 51);
+    await page.getByRole('button', { name: 'Show more audit entries' }).click();
+    await page.getByRole('cell', { name: 'member-00@many-users.example', exact: true }).waitFor();
+    assert.equal(await page.getByRole('row').count(), Math.min(total, 100) + 1);
   });
 
   it('does not jump: no layout shift from sign-in through loading both key tables', async () => {

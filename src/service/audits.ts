@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../store/audits.js';
+import { decodeContinue, type Page } from '../store/paging.js';
 import type { Store } from '../store/store.js';
 import type { RequestContext } from './context.js';
 
@@ -6,12 +7,15 @@ export class AuditService {
   constructor(private readonly store: Store) {}
 
   /** Tenant admins read their tenant's log; anyone else what they did and what was done to their keys. */
-  list(ctx: RequestContext, query: { resourceUid?: string; limit: number }): Promise<AuditEntry[]> {
-    return this.store.audits.list({
-      tenantUid: ctx.actor.tenantUid,
-      involving: ctx.actor.isAdmin ? undefined : ctx.actor.userUid,
-      resourceUid: query.resourceUid,
-      limit: query.limit,
-    });
+  list(ctx: RequestContext, query: { resourceUid?: string; limit: number; continue?: string }): Promise<Page<AuditEntry> & { count: number }> {
+    return this.store.audits.list(
+      {
+        tenantUid: ctx.actor.tenantUid,
+        involving: ctx.actor.isAdmin ? undefined : ctx.actor.userUid,
+        resourceUid: query.resourceUid,
+      },
+      // The continue token holds the position of the last entry read: its sequence number.
+      { limit: query.limit, before: decodeContinue(query.continue)?.createdAt },
+    );
   }
 }

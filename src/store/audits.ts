@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type Page, toPage } from './paging.js';
 import type { Database } from './schema.js';
 
 export interface AuditEntry {
@@ -37,17 +38,24 @@ export class AuditRepository {
   }
 
   /**
-   * Newest first. `involving` narrows to entries a user did or that concern their resources.
+   * Newest first, a page at a time: `before` is the sequence number of the last entry already
+   * read. `involving` narrows to entries a user did or that concern their resources.
    */
-  async list(filter: { tenantUid: string; involving?: string; resourceUid?: string; limit: number }): Promise<AuditEntry[]> {
-    let q = this.db.selectFrom('audits').selectAll().where('tenant_uid', '=', filter.tenantUid);
+  async list(
+    filter: { tenantUid: string; involving?: string; resourceUid?: string },
+    page: { limit: number; before?: number },
+  ): Promise<Page<AuditEntry> & { count: number }> {
+    let q = this.db.selectFrom('audits').where('tenant_uid', '=', filter.tenantUid);
     const involving = filter.involving;
     if (involving !== undefined) {
       q = q.where((eb) => eb.or([eb('actor_user_uid', '=', involving), eb('resource_owner_uid', '=', involving)]));
     }
     if (filter.resourceUid !== undefined) q = q.where('resource_uid', '=', filter.resourceUid);
-    const rows = await q.orderBy('seq', 'desc').limit(filter.limit).execute();
-    return rows.map((r) => ({
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = page.before;
+    const rows = await (before === undefined ? q : q.where('seq', '<', before)).selectAll().orderBy('seq', 'desc').limit(page.limit + 1).execute();
+    const entries = rows.map((r) => ({
+      seq: Number(r.seq),
       uid: r.uid,
       tenantUid: r.tenant_uid,
       at: r.at,
@@ -57,5 +65,7 @@ export class AuditRepository {
       address: r.address,
       details: JSON.parse(r.details),
     }));
+    const { items, continue: next } = toPage(entries, page.limit, (e) => [e.seq, e.uid]);
+    return { items: items.map(({ seq: _, ...entry }) => entry), continue: next, count: Number(total.n) };
   }
 }

@@ -137,7 +137,7 @@ export function App() {
   } else if (path === '/tenant/settings/users') {
     content = <UsersPage session={session} notify={notify} />;
   } else if (path === '/tenant/settings/audit-logs') {
-    content = <AuditPage notify={notify} />;
+    content = <AuditPage />;
   } else if (path === '/tenant/settings') {
     content = (
       <section className="page">

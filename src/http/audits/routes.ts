@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { toRfc3339 } from '../../domain/expiry.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
-import { errorResponses, parseLimit, security, time } from '../schemas.js';
+import { errorResponses, listmeta, pagingQuery, parseLimit, security, time } from '../schemas.js';
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -33,18 +33,17 @@ export async function auditRoutes(app: FastifyInstance, { services }: { services
         tags: ['audits'],
         security,
         summary: 'The audit log, newest first: the tenant\'s for tenant admins, a user\'s own for anyone else',
-        querystring: {
-          type: 'object',
-          properties: { resourceUid: { type: 'string', maxLength: 128 }, limit: { type: 'string', pattern: '^[0-9]{1,6}$' } },
-        },
-        response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1Audit } } }, ...errorResponses },
+        querystring: pagingQuery({ resourceUid: { type: 'string', maxLength: 128 } }),
+        response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1Audit }, listmeta } }, ...errorResponses },
       },
     },
     async (request) => {
-      const q = request.query as { resourceUid?: string; limit?: string };
-      const entries = await services.audits.list(context(request), { resourceUid: q.resourceUid, limit: parseLimit(q.limit, 100, 1000) });
+      const q = request.query as { resourceUid?: string; limit?: string; continue?: string };
+      const limit = parseLimit(q.limit, 100, 1000);
+      const page = await services.audits.list(context(request), { resourceUid: q.resourceUid, limit, continue: q.continue });
       return {
-        items: entries.map((e) => ({
+        listmeta: { continue: page.continue, count: page.count, limit, offset: 0 },
+        items: page.items.map((e) => ({
           metadata: { uid: e.uid, creationTimestamp: toRfc3339(e.at) },
           spec: {
             action: e.action,

@@ -1,6 +1,5 @@
-import { useEffect, useState } from 'react';
-import { type AuditEntry, api } from '../api';
-import type { Notice } from '../components/Notices';
+import type { AuditEntry } from '../api';
+import { ShowMore, usePagedList } from '../components/usePagedList';
 import { formatDateTime } from '../format';
 
 const ACTIONS: Record<string, string> = {
@@ -15,21 +14,21 @@ const ACTIONS: Record<string, string> = {
   'auth.signInFailed': 'Failed sign-in',
 };
 
-export function AuditPage(props: { notify: (n: Notice) => void }) {
-  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  const { notify } = props;
-
-  useEffect(() => {
-    api<{ items: AuditEntry[] }>('GET', '/v1/audits?limit=200')
-      .then((res) => setEntries(res.items))
-      .catch((err) => notify({ kind: 'error', text: `Could not load the audit log: ${(err as Error).message}` }));
-  }, [notify]);
+/** The tenant's audit log, newest first, 50 entries at a time. */
+export function AuditPage() {
+  const list = usePagedList<AuditEntry>('/v1/audits');
+  const entries = list.items;
 
   return (
     <section aria-labelledby="audit-title" className="page">
       <div className="page-head">
         <h1 id="audit-title">Audit Logs</h1>
       </div>
+      {list.error && (
+        <p role="alert" className="notice error">
+          Could not load the audit log: {list.error}
+        </p>
+      )}
       <div className="table-wrap">
         <table aria-labelledby="audit-title">
           <thead>
@@ -57,6 +56,7 @@ export function AuditPage(props: { notify: (n: Notice) => void }) {
           </tbody>
         </table>
       </div>
+      {entries && list.hasMore && <ShowMore shown={entries.length} total={list.total} noun="audit entries" onClick={() => void list.showMore()} />}
     </section>
   );
 }
