@@ -35,10 +35,9 @@ function decodeURIComponentSafe(s: string): string {
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
-    redact: {
-      paths: ['req.headers.apikey', 'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]'],
-      censor: REDACTED,
-    },
+    // No `redact` paths: the serializers below are the redaction. A request is logged as its id,
+    // method, masked URL and address, never its headers, and a response as its status; pino's
+    // path redaction would cost a few per cent of throughput to mask fields that are never there.
     serializers: {
       req(req: FastifyRequest) {
         return { id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.ip };
