@@ -24,5 +24,8 @@ export function evaluateKey(found: KeyWithPrincipal | undefined, now: number): V
   const { key, principal } = found;
   if (isExpired(key.expiry, now)) return { ok: false, code: 'EXPIRED', key, principal };
   if (!key.isActive) return { ok: false, code: 'INACTIVE', key, principal };
-  return { ok: true, code: 'VALID', key, principal: { ...principal, apiKeyUid: key.uid } };
+  // Spelled out rather than spread: this runs on every request, and a literal of one shape is
+  // several times cheaper for V8 than copying an object of whatever shape the store built.
+  const { userUid, tenantUid, email, isAdmin } = principal;
+  return { ok: true, code: 'VALID', key, principal: { userUid, tenantUid, email, isAdmin, apiKeyUid: key.uid } };
 }
