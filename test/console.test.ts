@@ -391,6 +391,21 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await row('many-49').waitFor();
     assert.equal(await page.getByRole('row').count(), 51, 'a header row and the first 50 keys, oldest first');
     await page.getByText('Showing 50 of 55 API keys.').waitFor();
+    // A key made here comes last, past the page shown: the table reads through to show it.
+    await page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await dialog.getByLabel('API Key Name').fill('many-new');
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+    await row('many-new').waitFor();
+    assert.equal(await page.getByRole('row').count(), 57, 'every key, the new one last');
+    await rowAction('many-new', 'Delete');
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Deleted API key many-new.').waitFor();
+    // Back to the first page, as a new visit would show it.
+    await page.reload();
+    await row('many-49').waitFor();
+    await page.getByText('Showing 50 of 55 API keys.').waitFor();
     await page.getByRole('button', { name: 'Show more API keys' }).click();
     await row('many-54').waitFor();
     assert.equal(await page.getByRole('row').count(), 56);

@@ -62,7 +62,16 @@ export function usePagedList<T>(url: string) {
     }
   };
 
-  return { items, total: more.total, hasMore: more.next !== '', error, reload, showMore };
+  /**
+   * After adding a row. Lists run oldest first, so the new row comes last: read through to the
+   * end, where that is within one read, so that the person sees what they just made.
+   */
+  const reloadThroughNewest = () => {
+    if (more.next !== '' && more.total < 1000) shown.current = more.total + 1;
+    return reload();
+  };
+
+  return { items, total: more.total, hasMore: more.next !== '', error, reload, reloadThroughNewest, showMore };
 }
 
 /** "Showing 50 of 120 API keys." and the button that reads the next page. */

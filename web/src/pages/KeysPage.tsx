@@ -144,7 +144,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           selfUid={session.userUid}
           onClose={(created) => {
             setOpen(null);
-            if (created) void load();
+            if (created) void list.reloadThroughNewest();
           }}
         />
       )}

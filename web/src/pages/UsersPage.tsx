@@ -127,7 +127,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
           onClose={(email) => {
             setAdding(false);
             if (email) notify({ kind: 'status', text: `Created user ${email}.` });
-            void load();
+            void (email ? list.reloadThroughNewest() : load());
           }}
         />
       )}
