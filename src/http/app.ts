@@ -15,6 +15,7 @@ import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './console.js';
 import { credentials } from './credentials.js';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.js';
+import { standardHeaders } from './headers.js';
 import { healthRoutes } from './health/routes.js';
 import { userRoutes } from './users/routes.js';
 
@@ -82,10 +83,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Hooks on every request are written callback-style: this is the hot path, and an async
   // function per hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    // Responses may carry a new key or a token: never let a cache keep them.
-    if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
+    standardHeaders(request, reply);
     done(
       /%00/.test(request.url)
         ? badRequest('The URL must not contain NUL characters.')

@@ -80,8 +80,10 @@ export async function limitFailures<T>(
   }
 }
 
-export const tooManyFailures = (retryAfter: number) =>
-  new KeywardError('TooManyRequests', `Too many requests with invalid credentials from your address. Try again in ${retryAfter} seconds.`, { retryAfter });
+export const tooManyFailuresMessage = (retryAfter: number) =>
+  `Too many requests with invalid credentials from your address. Try again in ${retryAfter} seconds.`;
+
+export const tooManyFailures = (retryAfter: number) => new KeywardError('TooManyRequests', tooManyFailuresMessage(retryAfter), { retryAfter });
 
 export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
   const { auth, lastUsed, now, credentialFailures } = opts.services;

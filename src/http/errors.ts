@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, KeywardError } from '../domain/errors.js';
+import { standardHeaders } from './headers.js';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'BadRequest',
@@ -83,7 +84,9 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
  * since a session token can sit in the path of /v1/auth/refresh/{token}.
  */
 export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+  standardHeaders(request, reply);
+  // An error answer is never worth keeping, whatever the path.
+  reply.header('cache-control', 'no-store');
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(request, reply, 414, 'BadRequest', 'A segment of the URL path is too long.');
   return sendError(request, reply, 400, 'BadRequest', 'The URL is not valid: it has a malformed percent-encoding.');
 }

@@ -14,8 +14,7 @@ export class AuditService {
         involving: ctx.actor.isAdmin ? undefined : ctx.actor.userUid,
         resourceUid: query.resourceUid,
       },
-      // The continue token holds the position of the last entry read: its sequence number.
-      { limit: query.limit, before: decodeContinue(query.continue)?.createdAt },
+      { limit: query.limit, after: decodeContinue(query.continue) },
     );
   }
 }

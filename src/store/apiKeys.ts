@@ -120,8 +120,8 @@ export class ApiKeyRepository {
     if (after) {
       q = q.where((eb) =>
         eb.or([
-          eb('api_keys.created_at', '>', after.createdAt),
-          eb.and([eb('api_keys.created_at', '=', after.createdAt), eb('api_keys.uid', '>', after.uid)]),
+          eb('api_keys.created_at', '>', after.position),
+          eb.and([eb('api_keys.created_at', '=', after.position), eb('api_keys.uid', '>', after.uid)]),
         ]),
       );
     }

@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
-import { type Page, toPage } from './paging.js';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import { type Page, type PageRequest, toPage } from './paging.js';
+import type { AuditsTable, Database } from './schema.js';
 
 export interface AuditEntry {
   uid: string;
@@ -38,13 +38,11 @@ export class AuditRepository {
   }
 
   /**
-   * Newest first, a page at a time: `before` is the sequence number of the last entry already
-   * read. `involving` narrows to entries a user did or that concern their resources.
+   * Newest first, a page at a time: the position in `page.after` is the sequence number of the
+   * last entry already read. `involving` narrows to entries a user did or that concern their
+   * resources.
    */
-  async list(
-    filter: { tenantUid: string; involving?: string; resourceUid?: string },
-    page: { limit: number; before?: number },
-  ): Promise<Page<AuditEntry> & { count: number }> {
+  async list(filter: { tenantUid: string; involving?: string; resourceUid?: string }, page: PageRequest): Promise<Page<AuditEntry> & { count: number }> {
     let q = this.db.selectFrom('audits').where('tenant_uid', '=', filter.tenantUid);
     const involving = filter.involving;
     if (involving !== undefined) {
@@ -52,20 +50,22 @@ export class AuditRepository {
     }
     if (filter.resourceUid !== undefined) q = q.where('resource_uid', '=', filter.resourceUid);
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const before = page.before;
-    const rows = await (before === undefined ? q : q.where('seq', '<', before)).selectAll().orderBy('seq', 'desc').limit(page.limit + 1).execute();
-    const entries = rows.map((r) => ({
-      seq: Number(r.seq),
-      uid: r.uid,
-      tenantUid: r.tenant_uid,
-      at: r.at,
-      action: r.action,
-      actor: { userUid: r.actor_user_uid, email: r.actor_email, apiKeyUid: r.actor_api_key_uid },
-      resource: { kind: r.resource_kind, uid: r.resource_uid, name: r.resource_name, ownerUid: r.resource_owner_uid },
-      address: r.address,
-      details: JSON.parse(r.details),
-    }));
-    const { items, continue: next } = toPage(entries, page.limit, (e) => [e.seq, e.uid]);
-    return { items: items.map(({ seq: _, ...entry }) => entry), continue: next, count: Number(total.n) };
+    const after = page.after;
+    const rows = await (after ? q.where('seq', '<', after.position) : q).selectAll().orderBy('seq', 'desc').limit(page.limit + 1).execute();
+    const { items, continue: next } = toPage(rows, page.limit, (r) => [Number(r.seq), r.uid]);
+    return { items: items.map(toEntry), continue: next, count: Number(total.n) };
   }
+}
+
+function toEntry(r: Selectable<AuditsTable>): AuditEntry {
+  return {
+    uid: r.uid,
+    tenantUid: r.tenant_uid,
+    at: r.at,
+    action: r.action,
+    actor: { userUid: r.actor_user_uid, email: r.actor_email, apiKeyUid: r.actor_api_key_uid },
+    resource: { kind: r.resource_kind, uid: r.resource_uid, name: r.resource_name, ownerUid: r.resource_owner_uid },
+    address: r.address,
+    details: JSON.parse(r.details),
+  };
 }

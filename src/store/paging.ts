@@ -1,12 +1,13 @@
 /**
  * Keyset paging in Palette's shape: `limit` and an opaque `continue` token, the position of
- * the last row returned as (created_at, uid). Stable while rows are added or removed.
+ * the last row returned as (sort position, uid): `created_at` for keys and users, the sequence
+ * number for the audit log. Stable while rows are added or removed.
  */
 import { badRequest } from '../domain/errors.js';
 
 export interface PageRequest {
   limit: number;
-  after?: { createdAt: number; uid: string };
+  after?: { position: number; uid: string };
 }
 
 export interface Page<T> {
@@ -15,8 +16,8 @@ export interface Page<T> {
   continue: string;
 }
 
-export function encodeContinue(createdAt: number, uid: string): string {
-  return Buffer.from(JSON.stringify([createdAt, uid])).toString('base64url');
+export function encodeContinue(position: number, uid: string): string {
+  return Buffer.from(JSON.stringify([position, uid])).toString('base64url');
 }
 
 export function decodeContinue(token: string | undefined): PageRequest['after'] {
@@ -24,7 +25,7 @@ export function decodeContinue(token: string | undefined): PageRequest['after'] 
   try {
     const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
-      return { createdAt: value[0], uid: value[1] };
+      return { position: value[0], uid: value[1] };
     }
   } catch {
     // fall through to the error below
@@ -36,6 +37,5 @@ export function decodeContinue(token: string | undefined): PageRequest['after'] 
 export function toPage<T>(rows: T[], limit: number, position: (row: T) => [number, string]): Page<T> {
   if (rows.length <= limit) return { items: rows, continue: '' };
   const items = rows.slice(0, limit);
-  const [createdAt, uid] = position(items[items.length - 1]);
-  return { items, continue: encodeContinue(createdAt, uid) };
+  return { items, continue: encodeContinue(...position(items[items.length - 1])) };
 }

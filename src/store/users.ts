@@ -58,7 +58,7 @@ export class UserRepository {
     const after = page.after;
     if (after) {
       q = q.where((eb) =>
-        eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('uid', '>', after.uid)])]),
+        eb.or([eb('created_at', '>', after.position), eb.and([eb('created_at', '=', after.position), eb('uid', '>', after.uid)])]),
       );
     }
     const rows = await q.orderBy('created_at').orderBy('uid').limit(page.limit + 1).execute();

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import type { Services } from '../../service/services.js';
-import { keyFailure, limitFailures, presentedApiKey, tooManyFailures } from '../credentials.js';
+import { keyFailure, limitFailures, presentedApiKey, tooManyFailuresMessage } from '../credentials.js';
 import { clearSessionCookies, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
-
 const str = { type: 'string' } as const;
 const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa: { type: 'boolean' } } } as const;
 
@@ -15,10 +14,8 @@ const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa:
  * A guessing address refused by the forward-auth check. Still a 401, with Retry-After: nginx's
  * auth_request turns any answer but 2xx, 401 and 403 into a 500 for the client.
  */
-const refuseCheck = (retryAfter: number) => {
-  const { message } = tooManyFailures(retryAfter);
-  return new KeywardError('Unauthorized', message, { retryAfter, details: { reason: 'TooManyRequests' } });
-};
+const refuseCheck = (retryAfter: number) =>
+  new KeywardError('Unauthorized', tooManyFailuresMessage(retryAfter), { retryAfter, details: { reason: 'TooManyRequests' } });
 
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
   const { auth, lastUsed, now, credentialFailures } = services;
