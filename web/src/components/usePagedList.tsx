@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../api';
 
-export const PAGE_SIZE = 50;
+const PAGE_SIZE = 50;
 
 interface Page<T> {
   items: T[];

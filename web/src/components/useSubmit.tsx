@@ -22,6 +22,7 @@ export function useSubmit(action: () => Promise<void>, describe: (err: Error) =>
   return { busy, error, submit };
 }
 
+/** A refusal in words, as an alert; nothing when there is none. Forms and tables both use it. */
 export function FormError(props: { error: string }) {
   if (!props.error) return null;
   return (

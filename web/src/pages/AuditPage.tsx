@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../api';
 import { ShowMore, usePagedList } from '../components/usePagedList';
+import { FormError } from '../components/useSubmit';
 import { formatDateTime } from '../format';
 
 const ACTIONS: Record<string, string> = {
@@ -24,11 +25,7 @@ export function AuditPage() {
       <div className="page-head">
         <h1 id="audit-title">Audit Logs</h1>
       </div>
-      {list.error && (
-        <p role="alert" className="notice error">
-          Could not load the audit log: {list.error}
-        </p>
-      )}
+      <FormError error={list.error && `Could not load the audit log: ${list.error}`} />
       <div className="table-wrap">
         <table aria-labelledby="audit-title">
           <thead>

@@ -8,6 +8,7 @@ import { type ApiKey, api, type User } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
 import { ShowMore, usePagedList } from '../components/usePagedList';
+import { FormError } from '../components/useSubmit';
 import type { Notice } from '../components/Notices';
 import { formatDate, formatDateTime, fullName } from '../format';
 import type { Session } from '../session';
@@ -75,11 +76,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           </select>
         </label>
       )}
-      {list.error && (
-        <p role="alert" className="notice error">
-          Could not load the API keys: {list.error}
-        </p>
-      )}
+      <FormError error={list.error && `Could not load the API keys: ${list.error}`} />
       <div className="table-wrap">
         <table aria-labelledby="keys-title">
           <thead>

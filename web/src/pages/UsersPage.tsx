@@ -84,11 +84,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
           Add User
         </button>
       </div>
-      {list.error && (
-        <p role="alert" className="notice error">
-          Could not load the users: {list.error}
-        </p>
-      )}
+      <FormError error={list.error && `Could not load the users: ${list.error}`} />
       <div className="table-wrap">
         <table aria-labelledby="users-title">
           <thead>
