@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { assertV1ErrorBody } from './helpers/palette.js';
 import { http, type ServerProcess, startServer } from './helpers/server.js';
 
 const RUNS = Number(process.env.KEYWARD_FUZZ_RUNS ?? 120);
@@ -60,11 +61,7 @@ function send(port: number, bytes: Buffer | string): Promise<RawResponse[]> {
 function assertV1Error(res: RawResponse | undefined, what: string) {
   assert.ok(res, `${what}: an answer`);
   assert.ok(res.status >= 400 && res.status < 500, `${what}: answered ${res.status}`);
-  const body = JSON.parse(res.body);
-  assert.equal(typeof body.code, 'string', what);
-  assert.equal(typeof body.message, 'string', what);
-  assert.equal(typeof body.ref, 'string', what);
-  assert.ok(!/\.ts:\d+|node_modules/.test(res.body), `${what}: no stack trace`);
+  assertV1ErrorBody(res.body, what);
 }
 
 describe('malformed HTTP against a server process', () => {
