@@ -124,6 +124,12 @@ async function throughput(url, headers) {
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
+/** p50, p90 and the worst of a set of timings. */
+function summary(xs) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { p50: pct(sorted, 50), p90: pct(sorted, 90), max: sorted.at(-1) };
+}
+
 /** Latency one request at a time (microsecond resolution, which autocannon lacks). */
 async function latency(url, headers, n = 5000) {
   for (let i = 0; i < 500; i++) await (await fetch(`${url}/v1/users/info`, { headers })).arrayBuffer();
@@ -231,12 +237,7 @@ async function refusalTiming(url, realKey, n = 3000) {
     samples[kind].push(performance.now() - t);
     if (res.status !== 401) throw new Error(`${kind}: ${res.status}`);
   }
-  return Object.fromEntries(
-    names.map((k) => {
-      const sorted = samples[k].sort((a, b) => a - b);
-      return [k, { p50: pct(sorted, 50), p90: pct(sorted, 90) }];
-    }),
-  );
+  return Object.fromEntries(names.map((k) => [k, summary(samples[k])]));
 }
 
 /**
@@ -245,12 +246,9 @@ async function refusalTiming(url, realKey, n = 3000) {
  * table's rows are on screen. Wall time from navigation, as a person would wait.
  */
 async function consoleTimes(url, n = 20) {
-  const { chromium } = await import('playwright-core');
-  const executablePath = process.env.KEYWARD_CHROMIUM ?? '/usr/bin/chromium';
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  // The browser tests' own launch: Debian's Chromium (KEYWARD_CHROMIUM), flags for a closed network.
+  const { launch } = await import('../test/helpers/browser.ts');
+  const browser = await launch();
   const login = [];
   const paint = [];
   const keys = [];
@@ -276,10 +274,6 @@ async function consoleTimes(url, n = 20) {
   } finally {
     await browser.close();
   }
-  const summary = (xs) => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    return { p50: pct(sorted, 50), p90: pct(sorted, 90), max: sorted.at(-1) };
-  };
   return { n, login: summary(login), paint: summary(paint), keys: summary(keys) };
 }
 
