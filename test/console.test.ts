@@ -158,9 +158,11 @@ describe('web console', { skip: browserSkipReason() }, () => {
   });
 
   it('an expired key is marked, and re-activating it explains that the expiry must be extended', async () => {
-    const key = await createKeyFor(userUid, 'dana-short', new Date(Date.now() + 1500).toISOString());
+    // Far enough ahead for the revoke below to land on a slow machine; then wait until it has surely passed.
+    const expiresAt = Date.now() + 3000;
+    const key = await createKeyFor(userUid, 'dana-short', new Date(expiresAt).toISOString());
     await api('PATCH', `/v1/apiKeys/${key.uid}`, {}, { ApiKey: key.apiKey });
-    await new Promise((r) => setTimeout(r, 1600));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 200));
     await logIn(USER);
     await openMyApiKeys();
     assert.match(await cell('dana-short', 'Expiration Date'), /Expired/);

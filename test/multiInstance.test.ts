@@ -99,9 +99,11 @@ describe('revocation across instances [postgres]', { skip: !hasPostgres && 'Post
   it('an expiry brought forward on A is honoured by B and C when it passes', async () => {
     const key = await newKey({ days: 30 });
     await warm(key.apiKey);
-    const expiry = new Date(Date.now() + 1500).toISOString();
+    // Far enough ahead for the PUT to land on a slow machine; then wait until it has surely passed.
+    const expiresAt = Date.now() + 3000;
+    const expiry = new Date(expiresAt).toISOString();
     assert.equal((await http(`${a.url}/v1/apiKeys/${key.uid}`, { method: 'PUT', headers: auth(), body: { spec: { expiry } } })).status, 204);
-    await new Promise((r) => setTimeout(r, 1600));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 200));
     const res = await http(`${b.url}/v1/users/info`, { headers: { ApiKey: key.apiKey } });
     assert.equal(res.status, 401);
     assert.equal(res.body.code, 'ApiKeyExpired');

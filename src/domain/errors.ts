@@ -13,6 +13,7 @@ export const errorCodes = {
   PayloadTooLarge: { status: 413, message: 'The request body is too large.' },
   UnsupportedMediaType: { status: 415, message: 'Send the request body as application/json.' },
   TooManyRequests: { status: 429, message: 'Too many requests. Wait and try again.' },
+  ServiceUnavailable: { status: 503, message: 'The service cannot answer right now. Try again shortly.' },
   InternalError: { status: 500, message: 'Something went wrong on the server. Try again; if it persists, contact your administrator.' },
 } as const;
 
