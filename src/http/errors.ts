@@ -5,16 +5,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { type ErrorCode, errorCodes, KeywardError } from '../domain/errors.js';
 import { standardHeaders } from './headers.js';
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'ResourceNotFound',
-  409: 'Conflict',
-  413: 'PayloadTooLarge',
-  415: 'UnsupportedMediaType',
-  429: 'TooManyRequests',
-};
+/** The code for a bare status (Fastify's own 4xx errors): the registry's first code with that status. */
+const CODE_BY_STATUS = new Map<number, ErrorCode>();
+for (const [code, { status }] of Object.entries(errorCodes) as [ErrorCode, { status: number }][]) {
+  if (!CODE_BY_STATUS.has(status)) CODE_BY_STATUS.set(status, code);
+}
 
 export function sendError(
   request: FastifyRequest,
@@ -42,7 +37,7 @@ export function registerErrorHandling(app: FastifyInstance) {
     }
     const status = fe.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = CODE_BY_STATUS[status] ?? 'BadRequest';
+      const code = CODE_BY_STATUS.get(status) ?? 'BadRequest';
       const message = code === 'PayloadTooLarge' || code === 'UnsupportedMediaType' ? errorCodes[code].message : fe.message;
       return sendError(request, reply, status, code, message);
     }
