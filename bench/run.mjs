@@ -15,8 +15,10 @@
  *    show whether timing tells a wrong key from a nonexistent one;
  * 6. console: in Debian's Chromium, the sign-in page from a cold start, and the first screen after
  *    sign-in (My API Keys of a user with 100,000 keys) until its rows are on screen.
+ * 7. flush: revokes over HTTP during a last-used flush of 100,000 keys, on SQLite and PostgreSQL,
+ *    the flush as it was and as it is (bench/lastUsedFlush.ts, which also runs on its own).
  *
- * BENCH_PARTS picks parts (throughput,propagation,memory,console; all by default).
+ * BENCH_PARTS picks parts (throughput,propagation,memory,console,flush; all by default).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -277,9 +279,23 @@ async function consoleTimes(url, n = 20) {
   return { n, login: summary(login), paint: summary(paint), keys: summary(keys) };
 }
 
+/** bench/lastUsedFlush.ts in its own process (it listens and seeds its own databases); its Markdown. */
+function lastUsedFlush() {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'bench/lastUsedFlush.ts', '--keys', String(KEYS)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(p);
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => {
+      children.delete(p);
+      code === 0 ? resolve(out) : reject(new Error(`bench/lastUsedFlush.ts exited ${code}`));
+    });
+  });
+}
+
 const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,propagation,memory,console').split(','));
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,propagation,memory,console,flush').split(','));
 
 async function main() {
   const results = {};
@@ -362,6 +378,13 @@ async function main() {
     lines.push(
       `Console (Chromium, ${ui.n} cold loads each, a fresh context every time, ms p50 / p90 / max): sign-in page until its button shows ${ms(ui.login)}, first contentful paint ${ms(ui.paint)}; signed in, My API Keys (the admin owns ${f(KEYS)} keys; the first page of 50 rows) until its first row shows ${ms(ui.keys)}.`,
     );
+  }
+
+  if (PARTS.has('flush')) {
+    console.error(`flush: revokes during a last-used flush of ${KEYS} keys, SQLite and PostgreSQL…`);
+    const out = await lastUsedFlush();
+    // Its own machine line repeats ours.
+    lines.push('', out.replace(/^Machine:.*\n\n/, '').trim());
   }
 
   console.log(lines.join('\n'));
