@@ -31,17 +31,22 @@ const KEY_FAILURES: Record<VerifyFailure, () => KeywardError> = {
 /** The 401 for a key that failed verification; a wrong key and an unknown key read the same. */
 export const keyFailure = (code: VerifyFailure) => KEY_FAILURES[code]();
 
-/** The presented API key, from the header or, as Palette allows, the query string. */
+/**
+ * The presented API key, from the header or, as Palette allows, the query string. An empty one
+ * is no key at all: clients and proxies that template `ApiKey: $KEY` send it empty when unset,
+ * and it must not stand in the way of the token sent beside it.
+ */
 export function presentedApiKey(request: FastifyRequest): string | undefined {
   const header = request.headers.apikey;
-  if (typeof header === 'string') return header.trim();
+  if (typeof header === 'string' && header.trim() !== '') return header.trim();
   if (Array.isArray(header)) return header.join(',');
   const query = request.query as Record<string, unknown> | undefined;
   if (query && typeof query === 'object') {
     for (const name of Object.keys(query)) {
       if (name.toLowerCase() === 'apikey') {
         const value = query[name];
-        return typeof value === 'string' ? value : String(value);
+        const key = typeof value === 'string' ? value : String(value);
+        if (key.trim() !== '') return key;
       }
     }
   }
