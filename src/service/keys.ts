@@ -85,7 +85,7 @@ export class KeyService {
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw nameTaken(name);
-      // The lock above makes this unlikely; should the owner still vanish first, it is a 404 all the same.
+      // Cannot happen under the lock above; kept so that a vanished owner can never surface as a 500.
       if (isForeignKeyViolation(err)) throw ownerGone();
       throw err;
     }

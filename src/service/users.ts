@@ -92,7 +92,8 @@ export class UserService {
     const keyUids = await this.store.transaction(async (tx) => {
       // The lock waits for keys being created for the user to commit, and makes later ones wait
       // and then find the user gone (KeyService.create), so the delete below returns every key
-      // that ever authenticated: none can be cascaded away unannounced and live on in a cache.
+      // the user has, one committed a moment ago included: none is cascaded away unannounced to
+      // live on in another instance's cache.
       const user = await tx.users.findByUid(uid, { lock: 'update' });
       if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${uid}`);
       const uids = await tx.apiKeys.deleteOfUser(uid);
