@@ -1,4 +1,7 @@
-/** Guessing API keys and tokens: limited per client address, with Retry-After, across instances. */
+/**
+ * Guessing API keys and tokens: limited per client address, with Retry-After, across instances;
+ * a valid credential from a blocked address still gets in.
+ */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { newApiKey, withChecksum } from '../src/domain/apiKeyFormat.js';
@@ -37,14 +40,66 @@ eachDatabase(
       assert.equal(blocked.statusCode, 429);
       assert.equal(blocked.json().code, 'TooManyRequests');
       assert.ok(Number(blocked.headers['retry-after']) > 0);
-      // Blocked is blocked, whatever the credential: guessing right does not get through.
-      assert.equal((await info({ ApiKey: apiKey }, '10.9.0.1')).statusCode, 429);
+      assert.equal((await info({ ApiKey: newApiKey('another-secret').key }, '10.9.0.1')).statusCode, 429, 'a well-formed key that does not exist is refused too');
+      assert.equal((await info({ Authorization: `Bearer ${h().admin.token}x` }, '10.9.0.1')).statusCode, 429, 'and a forged token');
       assert.equal((await info({ ApiKey: apiKey }, '10.9.0.2')).statusCode, 200, 'another address is unaffected');
       h().clock.now += 61_000;
       try {
-        assert.equal((await info({ ApiKey: apiKey }, '10.9.0.1')).statusCode, 200, 'after the window the address may try again');
+        assert.equal((await info({ ApiKey: 'kw_after' }, '10.9.0.1')).statusCode, 401, 'after the window the address may try again');
       } finally {
         h().clock.now -= 61_000;
+      }
+    });
+
+    it('a blocked address still gets in with a valid key or token: others behind the same address are not locked out', async () => {
+      const user = await h().createUser();
+      const { apiKey } = await h().createKey(user);
+      const fresh = await h().createKey(h().admin);
+      const ip = '10.9.5.1';
+      for (let i = 0; i < LIMIT; i++) assert.equal((await info({ ApiKey: `kw_nat${i}` }, ip)).statusCode, 401);
+      assert.equal((await info({ ApiKey: 'kw_nat_more' }, ip)).statusCode, 429, 'the address is blocked');
+      assert.equal((await info({ ApiKey: apiKey }, ip)).statusCode, 200, 'a valid key');
+      assert.equal((await info({ ApiKey: fresh.apiKey }, ip)).statusCode, 200, 'a valid key this instance has never seen');
+      assert.equal((await info({ Authorization: user.token }, ip)).statusCode, 200, 'a valid token');
+      assert.equal((await info({ Authorization: `Bearer ${h().admin.token}` }, ip)).statusCode, 200, 'another valid token');
+      const check = await h().app.inject({ method: 'GET', url: '/v1/auth/check', headers: { ApiKey: apiKey }, remoteAddress: ip });
+      assert.equal(check.statusCode, 200, 'the forward-auth check lets a valid key through as well');
+      assert.equal((await info({ ApiKey: 'kw_nat_again' }, ip)).statusCode, 429, 'and failures are still refused');
+    });
+
+    it('a flood of garbage from a blocked address costs no database write, and a bad checksum no lookup', async () => {
+      const { apiKey } = await h().createKey(h().admin);
+      const ip = '10.9.6.1';
+      // Start at the top of a window, so the window cannot turn over during the test.
+      const saved = h().clock.now;
+      h().clock.now = saved - (saved % 60_000) + 60_000;
+      const repo = h().store.apiKeys;
+      const findByHash = repo.findByHash;
+      let lookups = 0;
+      repo.findByHash = (hash: string) => {
+        lookups++;
+        return findByHash.call(repo, hash);
+      };
+      try {
+        for (let i = 0; i < LIMIT; i++) assert.equal((await info({ ApiKey: `kw_flood${i}` }, ip)).statusCode, 401);
+        assert.equal(await h().useKey(apiKey), 200, 'the key is cached');
+        lookups = 0;
+        const badChecksum = apiKey.slice(0, -1) + (apiKey.endsWith('0') ? '1' : '0');
+        for (let i = 0; i < 50; i++) {
+          assert.equal((await info({ ApiKey: badChecksum }, ip)).statusCode, 429);
+          assert.equal((await info({ ApiKey: `kw_garbage${i}` }, ip)).statusCode, 429);
+          assert.equal((await info({ Authorization: `forged.${i}` }, ip)).statusCode, 429);
+        }
+        assert.equal((await info({ ApiKey: apiKey }, ip)).statusCode, 200);
+        assert.equal(lookups, 0, 'bad checksums, garbage and forged tokens are refused without a lookup, and a cached key costs none');
+        // A well-formed key that is not cached costs one indexed read, as from any address.
+        assert.equal((await info({ ApiKey: newApiKey('another-secret').key }, ip)).statusCode, 429);
+        assert.equal(lookups, 1);
+        const rows = await h().store.connection.db.selectFrom('credential_failures').selectAll().where('address', '=', ip).execute();
+        assert.deepEqual(rows.map((r) => Number(r.failures)), [LIMIT], 'refusals of a blocked address are not written');
+      } finally {
+        repo.findByHash = findByHash;
+        h().clock.now = saved;
       }
     });
 
@@ -77,10 +132,11 @@ eachDatabase(
       const { apiKey } = await h().createKey(h().admin);
       const check = (key: string, ip: string) => h().app.inject({ method: 'GET', url: '/v1/auth/check', headers: { ApiKey: key }, remoteAddress: ip });
       for (let i = 0; i < LIMIT; i++) assert.equal((await check(`kw_check${i}`, '10.9.3.1')).statusCode, 401);
-      const refused = await check(apiKey, '10.9.3.1');
+      const refused = await check('kw_check_more', '10.9.3.1');
       assert.equal(refused.statusCode, 401, 'a proxy’s auth_request understands only 2xx, 401 and 403');
       assert.equal(refused.json().details.reason, 'TooManyRequests');
       assert.ok(Number(refused.headers['retry-after']) > 0);
+      assert.equal((await check(apiKey, '10.9.3.1')).statusCode, 200, 'a valid key from the guessing address still passes');
       assert.equal((await check(apiKey, '10.9.3.2')).statusCode, 200);
     });
 
@@ -94,22 +150,23 @@ eachDatabase(
       try {
         for (let i = 0; i < 3; i++) assert.equal((await info({ ApiKey: `kw_a${i}` }, ip)).statusCode, 401);
         for (let i = 0; i < 2; i++) assert.equal((await info({ ApiKey: `kw_b${i}` }, ip, other.app)).statusCode, 401);
-        assert.equal((await info({ ApiKey: apiKey }, ip, other.app)).statusCode, 429, 'the second instance counted the first one’s failures');
+        assert.equal((await info({ ApiKey: 'kw_probe' }, ip, other.app)).statusCode, 429, 'the second instance counted the first one’s failures');
+        assert.equal((await info({ ApiKey: apiKey }, ip, other.app)).statusCode, 200, 'a valid key still passes');
         // The first instance has seen 3 of its own; its next failure reads the shared count.
         assert.equal((await info({ ApiKey: 'kw_a3' }, ip)).statusCode, 401);
-        assert.equal((await info({ ApiKey: apiKey }, ip)).statusCode, 429, 'the first instance counted the second one’s failures');
+        assert.equal((await info({ ApiKey: 'kw_probe' }, ip)).statusCode, 429, 'the first instance counted the second one’s failures');
         await other.close();
         const restarted = await secondInstance(h());
         try {
           assert.equal((await info({ ApiKey: 'kw_c0' }, ip, restarted.app)).statusCode, 401, 'an instance new to the address allows one try');
-          const blocked = await info({ ApiKey: apiKey }, ip, restarted.app);
+          const blocked = await info({ ApiKey: 'kw_probe' }, ip, restarted.app);
           assert.equal(blocked.statusCode, 429, 'a restarted instance remembers the count');
           assert.ok(Number(blocked.headers['retry-after']) <= 60);
         } finally {
           await restarted.close();
         }
         const rows = await h().store.connection.db.selectFrom('credential_failures').selectAll().where('address', '=', ip).execute();
-        assert.deepEqual(rows.map((r) => Number(r.failures)), [LIMIT + 2], 'one row per address and window, counting every failure');
+        assert.deepEqual(rows.map((r) => Number(r.failures)), [LIMIT + 2], 'one row per address and window, counting every failure before the block');
       } finally {
         h().clock.now = saved;
       }

@@ -1,9 +1,9 @@
-/** `keyward serve`: open the database, bootstrap it on first start, listen, and stop cleanly. */
+/** `keyward serve`: open the database, make tenant `default` if it is due (see `bootstrap`), listen, and stop cleanly. */
 import pino from 'pino';
 import { type Config, loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { loggerOptions } from '../http/logging.js';
-import { bootstrap, createServices } from '../service/services.js';
+import { bootstrap, createServices, DEFAULT_TENANT } from '../service/services.js';
 import { Store } from '../store/store.js';
 
 export async function serve(config: Config = loadConfig()): Promise<void> {
@@ -30,8 +30,12 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
   });
   const first = await bootstrap(services, config.adminEmail, config.adminPassword);
-  if (first.created) {
-    logger.info({ tenant: 'default', admin: config.adminEmail }, 'created tenant "default" and its tenant admin');
+  if (first.outcome === 'skipped') {
+    logger.warn({ tenant: DEFAULT_TENANT }, first.reason);
+    process.stderr.write(`Keyward: ${first.reason}\n`);
+  }
+  if (first.outcome === 'created') {
+    logger.info({ tenant: DEFAULT_TENANT, admin: config.adminEmail }, 'created tenant "default" and its tenant admin');
     if (first.generatedPassword) {
       // Shown once, to the person starting the server, outside the JSON log stream.
       process.stderr.write(

@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { badRequest } from '../domain/errors.js';
 import type { Services } from '../service/services.js';
@@ -14,6 +13,7 @@ import { auditRoutes } from './audits/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './console.js';
 import { credentials } from './credentials.js';
+import { docsRoutes } from './docs.js';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.js';
 import { standardHeaders } from './headers.js';
 import { healthRoutes } from './health/routes.js';
@@ -115,7 +115,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(docsRoutes);
 
   await app.register(cookie);
   await app.register(credentials, { services: opts.services });

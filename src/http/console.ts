@@ -12,9 +12,9 @@ export const CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.u
 // The console loads only its own scripts and styles and talks only to its own origin.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/** Headers for the console's pages and files (the API's JSON answers do not need them). */
-function htmlHeaders<R extends { header(name: string, value: string): R }>(reply: R): R {
-  return reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
+/** Headers for the console's pages and files, and /docs's (the API's JSON answers do not need them). */
+export function htmlHeaders<R extends { header(name: string, value: string): R }>(reply: R, csp = CSP): R {
+  return reply.header('content-security-policy', csp).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
 }
 
 export function consoleAvailable(dir = CONSOLE_DIR): boolean {

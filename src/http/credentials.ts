@@ -31,17 +31,22 @@ const KEY_FAILURES: Record<VerifyFailure, () => KeywardError> = {
 /** The 401 for a key that failed verification; a wrong key and an unknown key read the same. */
 export const keyFailure = (code: VerifyFailure) => KEY_FAILURES[code]();
 
-/** The presented API key, from the header or, as Palette allows, the query string. */
+/**
+ * The presented API key, from the header or, as Palette allows, the query string. An empty one
+ * is no key at all: clients and proxies that template `ApiKey: $KEY` send it empty when unset,
+ * and it must not stand in the way of the token sent beside it.
+ */
 export function presentedApiKey(request: FastifyRequest): string | undefined {
   const header = request.headers.apikey;
-  if (typeof header === 'string') return header.trim();
+  if (typeof header === 'string' && header.trim() !== '') return header.trim();
   if (Array.isArray(header)) return header.join(',');
   const query = request.query as Record<string, unknown> | undefined;
   if (query && typeof query === 'object') {
     for (const name of Object.keys(query)) {
       if (name.toLowerCase() === 'apikey') {
         const value = query[name];
-        return typeof value === 'string' ? value : String(value);
+        const key = typeof value === 'string' ? value : String(value);
+        if (key.trim() !== '') return key;
       }
     }
   }
@@ -61,8 +66,20 @@ export function context(request: FastifyRequest): RequestContext {
 }
 
 /**
- * Runs `attempt` under the request address's guessing budget: an address past it is refused at
- * once with `refuse(retryAfter)`, and a 401 from `attempt` counts against it.
+ * Runs `attempt` under the request address's guessing budget: a 401 from `attempt` counts
+ * against the address, and once the address is past its budget its failures are answered with
+ * `refuse(retryAfter)` instead, and no longer counted.
+ *
+ * A blocked address still has its credential checked, and a valid one still gets through: one
+ * address is often many people (a NAT, an office proxy), and one of them guessing must not lock
+ * the others out. The check stays cheap for what a flood sends: a key with a bad checksum is
+ * refused before any hashing or lookup, a forged token at its signature, and a known key is a
+ * cache hit. The trade-off: a key with a valid checksum that is not cached (anyone can compute
+ * a CRC32) now costs a blocked address one indexed read, as it costs any address; before, the
+ * block refused it without one. That read is what one valid key costs anyway, and a 190-bit
+ * key cannot be guessed, so the block no longer guards the keys; it keeps a flood from costing
+ * a database write per request (a blocked address's failures are not counted) and tells the
+ * flooding client to back off.
  */
 export async function limitFailures<T>(
   limiter: FailureLimiter,
@@ -71,11 +88,13 @@ export async function limitFailures<T>(
   refuse: (retryAfter: number) => KeywardError,
 ): Promise<T> {
   const retryAfter = limiter.blockedFor(request.ip);
-  if (retryAfter > 0) throw refuse(retryAfter);
   try {
     return await attempt();
   } catch (err) {
-    if (err instanceof KeywardError && err.status === 401) await limiter.fail(request.ip);
+    if (err instanceof KeywardError && err.status === 401) {
+      if (retryAfter > 0) throw refuse(retryAfter);
+      await limiter.fail(request.ip);
+    }
     throw err;
   }
 }

@@ -7,11 +7,12 @@
  * memory until the window ends, so a flood of guesses costs at most `max` database writes per
  * address and window, and a good key never waits on the count at all. Another instance learns
  * of the block on that address's next failure there, so across N instances an address gets at
- * most `max + N - 1` tries a window.
+ * most `max + N - 1` counted failures a window.
  *
- * Guessing a 190-bit key is hopeless anyway; this keeps a flood of guesses from costing a
- * database lookup each. It is only as good as the addresses it sees: behind a proxy, set
- * KEYWARD_TRUST_PROXY, or every client shares the proxy's address and its budget.
+ * Refusing means refusing failures: a blocked address's valid credentials still get through
+ * (see `limitFailures` in http/credentials.ts for why, and what that costs). It is only as good
+ * as the addresses it sees: behind a proxy, set KEYWARD_TRUST_PROXY, or every client shares the
+ * proxy's address and its budget.
  */
 export interface FailureLimiterOptions {
   /** Failures allowed per address per window; 0 turns the limit off. */

@@ -4,7 +4,7 @@ import { conflict, forbidden, KeywardError, notFound } from '../domain/errors.js
 import { checkNewExpiry, isExpired, toRfc3339 } from '../domain/expiry.js';
 import type { ApiKeyWithOwner } from '../domain/model.js';
 import { canSeeKey, keyOwnerRequest, mayReactivate } from '../domain/policies.js';
-import { isUniqueViolation } from '../store/dialects.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/dialects.js';
 import type { Page } from '../store/paging.js';
 import { decodeContinue } from '../store/paging.js';
 import type { Repositories, Store } from '../store/store.js';
@@ -55,7 +55,7 @@ export class KeyService {
     const description = checkText(input.description ?? '', 'metadata.annotations.description', DESCRIPTION);
     const now = this.opts.now();
     const expiry = checkNewExpiry(input.expiry, now, this.opts.maxLifetimeDays);
-    const ownerUid = await this.resolveOwner(ctx, input.userUid);
+    const ownerUid = this.resolveOwner(ctx, input.userUid);
     const { key, hash, start } = newApiKey(this.opts.secret);
     const record = {
       uid: newUid(),
@@ -73,25 +73,31 @@ export class KeyService {
       updatedAt: now,
       lastUsedAt: null,
     };
+    const ownerGone = () => notFound(`User ${ownerUid}`);
     try {
       await this.store.transaction(async (tx) => {
+        // Held until commit, so a deletion of the owner either waits for this key (and deletes and
+        // announces it) or has happened already and we answer 404: see UserService.delete.
+        const owner = await tx.users.findByUid(ownerUid, { lock: 'noKeyUpdate' });
+        if (!owner || owner.tenantUid !== ctx.actor.tenantUid) throw ownerGone();
         await tx.apiKeys.insert(record, hash);
         await tx.audits.insert(auditEntry(ctx, now, 'apiKey.create', keyResource(record), { expiry: toRfc3339(expiry) }));
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw nameTaken(name);
+      // Cannot happen under the lock above; kept so that a vanished owner can never surface as a 500.
+      if (isForeignKeyViolation(err)) throw ownerGone();
       throw err;
     }
     return { apiKey: key, uid: record.uid };
   }
 
-  private async resolveOwner(ctx: RequestContext, requested: string | undefined): Promise<string> {
+  /** Whose key this is to be; whether that user exists (in the caller's tenant) is checked under lock. */
+  private resolveOwner(ctx: RequestContext, requested: string | undefined): string {
     const owner = keyOwnerRequest(ctx.actor, requested);
     if (owner.self) return ctx.actor.userUid;
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can create API keys for other users.');
-    const user = await this.store.users.findByUid(owner.userUid);
-    if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${owner.userUid}`);
-    return user.uid;
+    return owner.userUid;
   }
 
   async list(ctx: RequestContext, query: { userUid?: string; limit: number; continue?: string }): Promise<Page<ApiKeyWithOwner> & { count: number }> {

@@ -1,4 +1,5 @@
 /** Wires the use cases over one store. The HTTP layer and the CLI both start here. */
+import { KeywardError } from '../domain/errors.js';
 import { KeyEventListener } from '../store/keyEventListener.js';
 import type { Store } from '../store/store.js';
 import { AuditService } from './audits.js';
@@ -10,6 +11,9 @@ import { TenantNames } from './tenants.js';
 import { UserService } from './users.js';
 import { VerificationCache } from './verificationCache.js';
 import { KeyVerifier } from './verifier.js';
+
+/** The tenant made at first start. */
+export const DEFAULT_TENANT = 'default';
 
 export interface ServiceOptions {
   secret: string;
@@ -98,18 +102,44 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   };
 }
 
+export type BootstrapResult =
+  | { outcome: 'created'; generatedPassword?: string }
+  | { outcome: 'exists' }
+  /** Tenant `default` does not exist and was not created; `reason` says why and what to do, in one line. */
+  | { outcome: 'skipped'; reason: string };
+
 /**
- * First start: on an empty database, tenant `default` with its tenant admin. Two instances
- * starting together on one empty PostgreSQL both try; the loser's insert fails on the unique
- * tenant name and it carries on. Returns the generated password, to be shown once.
+ * At every start: tenant `default` with its tenant admin, unless it exists. On an empty database
+ * it is created, with a generated password (shown once) when KEYWARD_ADMIN_PASSWORD is unset.
+ * When tenants were made before the first start (`keyward tenant create`), it is created only if
+ * KEYWARD_ADMIN_PASSWORD is set, since the operator asked for that admin; otherwise the answer
+ * says it was skipped and why, rather than nothing (a password that was set is never ignored
+ * without a word). Two instances starting together both try; the loser's insert fails on the
+ * unique tenant name and it carries on.
  */
-export async function bootstrap(services: Services, adminEmail: string, adminPassword?: string): Promise<{ created: boolean; generatedPassword?: string }> {
-  if ((await services.store.tenants.count()) > 0) return { created: false };
+export async function bootstrap(services: Services, adminEmail: string, adminPassword?: string): Promise<BootstrapResult> {
+  const { tenants } = services.store;
+  if (await tenants.findByName(DEFAULT_TENANT)) return { outcome: 'exists' };
+  const others = await tenants.count();
+  if (others > 0 && adminPassword === undefined) {
+    return {
+      outcome: 'skipped',
+      reason:
+        `tenant "${DEFAULT_TENANT}" was not created: the database already holds ${others} tenant(s) made before the first start. ` +
+        `Sign in as their admins, or set KEYWARD_ADMIN_PASSWORD to create "${DEFAULT_TENANT}" with tenant admin ${adminEmail} on the next start.`,
+    };
+  }
   try {
-    const { generatedPassword } = await services.users.createTenant({ name: 'default', adminEmail, adminPassword });
-    return { created: true, generatedPassword };
+    const { generatedPassword } = await services.users.createTenant({ name: DEFAULT_TENANT, adminEmail, adminPassword });
+    return { outcome: 'created', generatedPassword };
   } catch (err) {
-    if ((await services.store.tenants.count()) > 0) return { created: false };
+    if (await tenants.findByName(DEFAULT_TENANT)) return { outcome: 'exists' };
+    if (others > 0 && err instanceof KeywardError && err.code === 'Conflict' && (await services.store.users.findByEmail(adminEmail.trim().toLowerCase()))) {
+      return {
+        outcome: 'skipped',
+        reason: `tenant "${DEFAULT_TENANT}" was not created: KEYWARD_ADMIN_EMAIL ${adminEmail} is already a user of another tenant. Set another KEYWARD_ADMIN_EMAIL to create it.`,
+      };
+    }
     throw err;
   }
 }

@@ -90,11 +90,15 @@ export class UserService {
     if (uid === ctx.actor.userUid) throw conflict('You cannot delete your own account. Ask another tenant admin.');
     const now = this.opts.now();
     const keyUids = await this.store.transaction(async (tx) => {
-      const user = await tx.users.findByUid(uid);
+      // The lock waits for keys being created for the user to commit, and makes later ones wait
+      // and then find the user gone (KeyService.create), so the delete below returns every key
+      // the user has, one committed a moment ago included: none is cascaded away unannounced to
+      // live on in another instance's cache.
+      const user = await tx.users.findByUid(uid, { lock: 'update' });
       if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${uid}`);
-      const uids = await tx.apiKeys.uidsOfUser(uid);
-      await tx.users.delete(uid);
+      const uids = await tx.apiKeys.deleteOfUser(uid);
       await tx.keyEvents.changed(uids);
+      await tx.users.delete(uid);
       await tx.audits.insert(auditEntry(ctx, now, 'user.delete', userResource(user), { apiKeysDeleted: uids.length }));
       return uids;
     });

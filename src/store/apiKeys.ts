@@ -157,8 +157,9 @@ export class ApiKeyRepository {
     await this.db.deleteFrom('api_keys').where('uid', '=', uid).execute();
   }
 
-  async uidsOfUser(userUid: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('api_keys').select('uid').where('user_uid', '=', userUid).execute();
+  /** Deletes every key of the user and returns the uids of exactly those deleted, to be announced. */
+  async deleteOfUser(userUid: string): Promise<string[]> {
+    const rows = await this.db.deleteFrom('api_keys').where('user_uid', '=', userUid).returning('uid').execute();
     return rows.map((r) => r.uid);
   }
 

@@ -1,6 +1,6 @@
 /**
  * The one place where SQLite and PostgreSQL differ: how to connect, how numbers come back,
- * and how a unique-constraint violation looks. Everything above this file is dialect-free.
+ * and how a unique- or foreign-key-constraint violation looks. Everything above this file is dialect-free.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -55,4 +55,10 @@ export function connect(url: string, opts: { poolSize?: number } = {}): Connecti
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** A row refers to one that is gone (for example a key for a user deleted meanwhile). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }

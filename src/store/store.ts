@@ -27,7 +27,7 @@ export class Repositories {
     dialect: Dialect,
   ) {
     this.tenants = new TenantRepository(db);
-    this.users = new UserRepository(db);
+    this.users = new UserRepository(db, dialect === 'postgres');
     this.apiKeys = new ApiKeyRepository(db, dialect === 'postgres');
     this.audits = new AuditRepository(db);
     this.signInFailures = new SignInFailureRepository(db);

@@ -23,7 +23,11 @@ function toUser(row: Selectable<UsersTable>): UserWithPassword {
 }
 
 export class UserRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `rowLocks`: the database has SELECT ... FOR UPDATE (PostgreSQL). SQLite needs none: it has one writer. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks = false,
+  ) {}
 
   async insert(user: UserWithPassword): Promise<void> {
     await this.db
@@ -43,8 +47,18 @@ export class UserRepository {
       .execute();
   }
 
-  async findByUid(uid: string): Promise<UserWithPassword | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('uid', '=', uid).executeTakeFirst();
+  /**
+   * Inside a transaction, `lock` holds the row until commit: `update` to delete the user,
+   * `noKeyUpdate` to add a key for them. The two conflict, so a deletion and a key creation for
+   * one user take turns; `noKeyUpdate` also serialises key creations for one user, which a shared
+   * lock would not, but shared locks that keep overlapping would starve a deletion indefinitely.
+   * Neither blocks the foreign-key checks of other rows that refer to the user.
+   */
+  async findByUid(uid: string, opts: { lock?: 'update' | 'noKeyUpdate' } = {}): Promise<UserWithPassword | undefined> {
+    let q = this.db.selectFrom('users').selectAll().where('uid', '=', uid);
+    if (this.rowLocks && opts.lock === 'update') q = q.forUpdate();
+    if (this.rowLocks && opts.lock === 'noKeyUpdate') q = q.forNoKeyUpdate();
+    const row = await q.executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -74,7 +88,10 @@ export class UserRepository {
     await this.db.updateTable('users').set({ last_sign_in_at: at }).where('uid', '=', uid).execute();
   }
 
-  /** Deletes the user; their API keys go with them (ON DELETE CASCADE). */
+  /**
+   * Deletes the user. Delete their API keys first with `ApiKeyRepository.deleteOfUser`, which says
+   * which went: the ON DELETE CASCADE would take them silently, and unannounced.
+   */
   async delete(uid: string): Promise<boolean> {
     const result = await this.db.deleteFrom('users').where('uid', '=', uid).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
