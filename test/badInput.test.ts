@@ -128,3 +128,133 @@ eachDatabase('NUL characters', (h) => {
     }
   });
 });
+
+eachDatabase('request bodies: encoding and shape', (h) => {
+  const json = { 'content-type': 'application/json' };
+  /** What a refused request must not change: every key and user as stored. */
+  async function snapshot(): Promise<string> {
+    const db = h().store.connection.db;
+    const keys = await db.selectFrom('api_keys').selectAll().orderBy('uid').execute();
+    const users = await db.selectFrom('users').selectAll().orderBy('uid').execute();
+    return JSON.stringify({ keys, users });
+  }
+  async function refused(method: string, url: string, headers: Record<string, string>, payload: string | Buffer | undefined, status: number, code: string) {
+    const before = await snapshot();
+    const res = await h().app.inject({ method: method as any, url, headers, ...(payload === undefined ? {} : { payload }) });
+    assert.equal(res.statusCode, status, `${method} ${url} ${JSON.stringify(String(payload)).slice(0, 80)}: ${res.body}`);
+    const body = assertV1ErrorBody(res.body);
+    assert.equal(body.code, code);
+    assert.equal(await snapshot(), before, `${method} ${url} was refused but changed something`);
+    return body;
+  }
+  const keyBody = (name: string) => `{"metadata":{"name":"${name}","annotations":{"description":"d"}},"spec":{"expiry":"${h().expiryIn(5)}"}}`;
+  const withBytes = (before: string, bytes: number[], after: string) => Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+
+  it('bytes that are not UTF-8 anywhere in a body are refused, never replaced with U+FFFD', async () => {
+    const user = await h().createUser();
+    const auth = { ...user.auth, ...json };
+    const expiry = h().expiryIn(5);
+    // FF; an encoded surrogate (ED A0 80); a truncated sequence; an overlong '/'; a lone continuation byte.
+    for (const bytes of [[0xff], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98], [0xc0, 0xaf], [0x80], [0xc3, 0x28]]) {
+      const what = Buffer.from(bytes).toString('hex');
+      const inName = withBytes('{"metadata":{"name":"bad', bytes, `"},"spec":{"expiry":"${expiry}"}}`);
+      const body = await refused('POST', '/v1/apiKeys', auth, inName, 400, 'BadRequest');
+      assert.match(body.message, /UTF-8/, what);
+      // In a field no endpoint reads, in an object key, and in the users endpoint.
+      await refused('POST', '/v1/apiKeys', auth, withBytes('{"metadata":{"name":"ok"},"spec":{"expiry":"' + expiry + '"},"x":"', bytes, '"}'), 400, 'BadRequest');
+      await refused('POST', '/v1/apiKeys', auth, withBytes('{"metadata":{"name":"ok"},"spec":{"expiry":"' + expiry + '"},"', bytes, '":1}'), 400, 'BadRequest');
+      await refused('POST', '/v1/users', { ...h().admin.auth, ...json }, withBytes('{"spec":{"emailId":"utf8@example.com","firstName":"A', bytes, '"}}'), 400, 'BadRequest');
+    }
+    // Valid UTF-8 beyond ASCII is taken as sent.
+    const res = await h().inject('POST', '/v1/apiKeys', { headers: auth, payload: keyBody('clé 🔑 키') });
+    assert.equal(res.statusCode, 201, res.body);
+    const got = await h().inject('GET', `/v1/apiKeys/${res.json().uid}`, { headers: user.auth });
+    assert.equal(got.json().metadata.name, 'clé 🔑 키');
+  });
+
+  it('JSON-escaped lone surrogates are refused, in values and in keys; escaped pairs are taken', async () => {
+    const user = await h().createUser();
+    const auth = { ...user.auth, ...json };
+    for (const name of ['\\ud800', '\\udc00', 'a\\uD83D', '\\uDE00b', '\\udbff\\udbff', '\\ude00\\ud83d']) {
+      const body = await refused('POST', '/v1/apiKeys', auth, keyBody(name), 400, 'BadRequest');
+      assert.match(body.message, /surrogate/, name);
+    }
+    const expiry = h().expiryIn(5);
+    await refused('POST', '/v1/apiKeys', auth, `{"metadata":{"name":"k","annotations":{"\\ud800":"x"}},"spec":{"expiry":"${expiry}"}}`, 400, 'BadRequest');
+    await refused('POST', '/v1/apiKeys', auth, `{"\\udfff":1,"metadata":{"name":"k"},"spec":{"expiry":"${expiry}"}}`, 400, 'BadRequest');
+    await refused('POST', '/v1/auth/authenticate', json, '{"emailId":"a@b.example","password":"\\ud800"}', 400, 'BadRequest');
+    const key = await h().createKey(user);
+    await refused('PUT', `/v1/apiKeys/${key.uid}`, auth, '{"metadata":{"annotations":{"description":"x\\udc00"}}}', 400, 'BadRequest');
+    const pair = await h().inject('POST', '/v1/apiKeys', { headers: auth, payload: keyBody('pair \\ud83d\\ude00') });
+    assert.equal(pair.statusCode, 201, pair.body);
+    assert.equal((await h().inject('GET', `/v1/apiKeys/${pair.json().uid}`, { headers: user.auth })).json().metadata.name, 'pair 😀');
+  });
+
+  it('a charset other than UTF-8 is 415; utf-8 and utf8 in any case are taken', async () => {
+    const user = await h().createUser();
+    for (const charset of ['latin1', 'ISO-8859-1', 'utf-16', 'UTF-16LE', 'us-ascii', '"windows-1252"', '']) {
+      const body = await refused('POST', '/v1/apiKeys', { ...user.auth, 'content-type': `application/json; charset=${charset}` }, keyBody(`cs-${charset}`), 415, 'UnsupportedMediaType');
+      assert.match(body.message, /UTF-8/);
+    }
+    for (const [i, charset] of ['utf-8', 'UTF-8', '"utf-8"', 'utf8', 'Utf8'].entries()) {
+      const res = await h().inject('POST', '/v1/apiKeys', { headers: { ...user.auth, 'content-type': `application/json; charset=${charset}` }, payload: keyBody(`charset-ok-${i}`) });
+      assert.equal(res.statusCode, 201, `${charset}: ${res.body}`);
+    }
+  });
+
+  it('a body that is not the object an endpoint expects is 400 on every endpoint that takes a body', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    const endpoints: [string, string, Record<string, string>][] = [
+      ['POST', '/v1/apiKeys', user.auth],
+      ['PUT', `/v1/apiKeys/${key.uid}`, user.auth],
+      ['PATCH', `/v1/apiKeys/${key.uid}`, user.auth],
+      ['PUT', `/v1/apiKeys/${key.uid}/state`, user.auth],
+      ['POST', '/v1/users', h().admin.auth],
+      ['POST', '/v1/auth/authenticate', {}],
+      ['POST', '/v1/apiKeys/verify', h().admin.auth],
+    ];
+    for (const [method, url, auth] of endpoints) {
+      for (const payload of ['null', '[]', '[{}]', '5', '"text"', 'true', '', '  \r\n']) {
+        const body = await refused(method, url, { ...auth, ...json }, payload, 400, 'BadRequest');
+        assert.match(body.message, /JSON object/, `${method} ${url} ${payload}`);
+      }
+      // No body and no Content-Type at all.
+      await refused(method, url, auth, undefined, 400, 'BadRequest');
+      // An object with no field the endpoint reads.
+      await refused(method, url, { ...auth, ...json }, '{"unrelated": true}', 400, 'BadRequest');
+    }
+    // Nothing in an update changes anything: refused, and saying what to send.
+    for (const payload of ['{}', '{"metadata":{}}', '{"metadata":{"annotations":{}}}', '{"spec":{}}', '{"metadata":null}']) {
+      const body = await refused('PUT', `/v1/apiKeys/${key.uid}`, { ...user.auth, ...json }, payload, 400, 'BadRequest');
+      assert.match(body.message, /metadata\.name/, payload);
+    }
+    const stateBody = await refused('PATCH', `/v1/apiKeys/${key.uid}`, { ...user.auth, ...json }, '{"isactive": false}', 400, 'BadRequest');
+    assert.match(stateBody.message, /isActive/);
+    assert.equal(await h().useKey(key.apiKey), 200, 'no refused body revoked the key');
+    // Each field alone is an update.
+    for (const payload of ['{"metadata":{"name":"renamed"}}', '{"metadata":{"annotations":{"description":"new"}}}', `{"spec":{"expiry":"${h().expiryIn(9)}"}}`]) {
+      const res = await h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers: { ...user.auth, ...json }, payload });
+      assert.equal(res.statusCode, 204, `${payload}: ${res.body}`);
+    }
+  });
+
+  it('{} still revokes (Palette\'s Go SDK), and GET and DELETE with Content-Type: application/json and no body still work', async () => {
+    const user = await h().createUser();
+    for (const suffix of ['', '/state']) {
+      const key = await h().createKey(user);
+      const method = suffix ? 'PUT' : 'PATCH';
+      const res = await h().inject(method, `/v1/apiKeys/${key.uid}${suffix}`, { headers: { ...user.auth, ...json }, payload: '{}' });
+      assert.equal(res.statusCode, 204, res.body);
+      assert.equal(await h().useKey(key.apiKey), 401);
+    }
+    const key = await h().createKey(user);
+    for (const payload of [undefined, '']) {
+      const got = await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: { ...user.auth, ...json }, payload });
+      assert.equal(got.statusCode, 200, got.body);
+      assert.equal((await h().inject('GET', '/v1/users/info', { headers: { ...user.auth, ...json }, payload })).statusCode, 200);
+    }
+    const deleted = await h().inject('DELETE', `/v1/apiKeys/${key.uid}`, { headers: { ...user.auth, ...json }, payload: '' });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+  });
+});
