@@ -258,3 +258,78 @@ eachDatabase('request bodies: encoding and shape', (h) => {
     assert.equal(deleted.statusCode, 204, deleted.body);
   });
 });
+
+eachDatabase('control and format characters', (h) => {
+  // Bidi override U+202E, ESC (a terminal colour sequence), DEL, a C1 control (NEL), zero-width
+  // space, zero-width joiner, soft hyphen, BOM, an astral format character (a tag), and the line
+  // and paragraph separators.
+  const unsafe = ['evil\u202Etxt.exe', '\u001b[31mred', 'a\u007f', 'a\u0085b', 'ad\u200Bmin', 'a\u200Db', 'soft\u00ADhyphen', '\uFEFFbom', 'tag\u{E0041}', 'a\u2028b', 'a\u2029b', 'tab\there', 'new\nline'];
+
+  async function count() {
+    const db = h().store.connection.db;
+    const keys = await db.selectFrom('api_keys').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const users = await db.selectFrom('users').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return `${keys.n}/${users.n}`;
+  }
+  function refusedFor(res: { statusCode: number; body: string }, field: string, what: string) {
+    assert.equal(res.statusCode, 400, `${field} ${JSON.stringify(what)}: ${res.body}`);
+    const body = assertV1ErrorBody(res.body);
+    assert.equal(body.code, 'BadRequest');
+    assert.ok(body.message.includes(field), `the message names ${field}: ${body.message}`);
+    assert.match(body.message, /control or invisible formatting characters \(found U\+[0-9A-F]{4,6}/);
+    assert.equal(body.details?.field, field);
+  }
+
+  it('are refused in key names, user names and emails, with the field and the character named', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    const before = await count();
+    for (const s of unsafe) {
+      refusedFor(await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: s }, spec: { expiry: h().expiryIn(3) } } }), 'metadata.name', s);
+      refusedFor(await h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { metadata: { name: s } } }), 'metadata.name', s);
+      const spec = (extra: object) => ({ spec: { emailId: `cc-${Math.random().toString(36).slice(2)}@example.com`, firstName: 'F', lastName: 'L', ...extra } });
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ firstName: s }) }), 'spec.firstName', s);
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ lastName: s }) }), 'spec.lastName', s);
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ emailId: `x${s}@example.com` }) }), 'spec.emailId', s);
+    }
+    // The examples of the review: ESC sequences in an email, U+202E in a key name.
+    refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: { spec: { emailId: '\u001b]8;;http://evil\u0007a@example.com' } } }), 'spec.emailId', 'OSC');
+    assert.equal(await count(), before, 'nothing was created');
+    const got = await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: user.auth });
+    assert.equal(got.json().metadata.name, key.name, 'nothing was renamed');
+  });
+
+  it('are refused in tenant names', async () => {
+    for (const s of unsafe) {
+      await assert.rejects(h().services.users.createTenant({ name: s, adminEmail: `t-${Math.random().toString(36).slice(2)}@example.com` }), (err: any) => {
+        assert.equal(err.code, 'BadRequest');
+        assert.match(err.message, /^name must not contain control or invisible formatting characters/);
+        return true;
+      });
+    }
+  });
+
+  it('descriptions keep line breaks and tabs, and refuse every other control and format character', async () => {
+    const user = await h().createUser();
+    const multiline = 'first line\nsecond\tline\r\nthird';
+    const created = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: 'multi', annotations: { description: multiline } }, spec: { expiry: h().expiryIn(3) } } });
+    assert.equal(created.statusCode, 201, created.body);
+    const got = await h().inject('GET', `/v1/apiKeys/${created.json().uid}`, { headers: user.auth });
+    assert.equal(got.json().metadata.annotations.description, multiline);
+    for (const s of unsafe.filter((c) => !/[\t\n]/.test(c))) {
+      const field = 'metadata.annotations.description';
+      const res = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: 'd', annotations: { description: s } }, spec: { expiry: h().expiryIn(3) } } });
+      refusedFor(res, field, s);
+      assert.match(res.json().message, /line breaks and tabs are allowed/);
+      refusedFor(await h().inject('PUT', `/v1/apiKeys/${created.json().uid}`, { headers: user.auth, body: { metadata: { annotations: { description: s } } } }), field, s);
+    }
+  });
+
+  it('ordinary letters of any script, emoji and spaces are still names', async () => {
+    const user = await h().createUser();
+    for (const name of ['Zoë’s key', 'مفتاح', 'キー 🔑', 'Ελληνικά', 'hé-llo_1.2']) {
+      const res = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name }, spec: { expiry: h().expiryIn(3) } } });
+      assert.equal(res.statusCode, 201, `${name}: ${res.body}`);
+    }
+  });
+});
