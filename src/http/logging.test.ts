@@ -148,4 +148,13 @@ describe('logged errors', () => {
     assert.equal(logged.detail, 'Key (name)=([REDACTED]) already exists.');
     assert.match(logged.stack, /could not use \[REDACTED\]/);
   });
+
+  it('mask key- and token-shaped text in the message of any line', () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
+    const logger = pino(loggerOptions('info'), stream);
+    logger.error({ reqId: 'r' }, `failed for ${KEY}`);
+    logger.warn(`token %s`, TOKEN);
+    assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ['failed for [REDACTED]', 'token [REDACTED]']);
+  });
 });

@@ -105,6 +105,17 @@ function serializeError(err: Error) {
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
+    // The message of a line, as opposed to its fields, is a plain string: Fastify writes an
+    // error's own message there when it logs one itself.
+    hooks: {
+      logMethod(args, method) {
+        for (let i = 0; i < args.length; i++) {
+          const arg: unknown = args[i];
+          if (typeof arg === 'string') args[i] = maskCredentials(arg);
+        }
+        return method.apply(this, args);
+      },
+    },
     // No `redact` paths: the serializers below are the redaction. A request is logged as its id,
     // method, masked URL and address, never its headers, and a response as its status; pino's
     // path redaction would cost a few per cent of throughput to mask fields that are never there.
