@@ -47,7 +47,7 @@ export function resolveSecret(env: NodeJS.ProcessEnv, dialect: 'sqlite' | 'postg
     throw new ConfigError('KEYWARD_SECRET is required with PostgreSQL: every instance sharing the database must use the same one');
   }
   if (existsSync(secretFile)) return readFileSync(secretFile, 'utf8').trim();
-  mkdirSync(dirname(secretFile), { recursive: true });
+  mkdirSync(dirname(secretFile), { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   return secret;

@@ -128,3 +128,208 @@ eachDatabase('NUL characters', (h) => {
     }
   });
 });
+
+eachDatabase('request bodies: encoding and shape', (h) => {
+  const json = { 'content-type': 'application/json' };
+  /** What a refused request must not change: every key and user as stored. */
+  async function snapshot(): Promise<string> {
+    const db = h().store.connection.db;
+    const keys = await db.selectFrom('api_keys').selectAll().orderBy('uid').execute();
+    const users = await db.selectFrom('users').selectAll().orderBy('uid').execute();
+    return JSON.stringify({ keys, users });
+  }
+  async function refused(method: string, url: string, headers: Record<string, string>, payload: string | Buffer | undefined, status: number, code: string) {
+    const before = await snapshot();
+    const res = await h().app.inject({ method: method as any, url, headers, ...(payload === undefined ? {} : { payload }) });
+    assert.equal(res.statusCode, status, `${method} ${url} ${JSON.stringify(String(payload)).slice(0, 80)}: ${res.body}`);
+    const body = assertV1ErrorBody(res.body);
+    assert.equal(body.code, code);
+    assert.equal(await snapshot(), before, `${method} ${url} was refused but changed something`);
+    return body;
+  }
+  const keyBody = (name: string) => `{"metadata":{"name":"${name}","annotations":{"description":"d"}},"spec":{"expiry":"${h().expiryIn(5)}"}}`;
+  const withBytes = (before: string, bytes: number[], after: string) => Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+
+  it('bytes that are not UTF-8 anywhere in a body are refused, never replaced with U+FFFD', async () => {
+    const user = await h().createUser();
+    const auth = { ...user.auth, ...json };
+    const expiry = h().expiryIn(5);
+    // FF; an encoded surrogate (ED A0 80); a truncated sequence; an overlong '/'; a lone continuation byte.
+    for (const bytes of [[0xff], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98], [0xc0, 0xaf], [0x80], [0xc3, 0x28]]) {
+      const what = Buffer.from(bytes).toString('hex');
+      const inName = withBytes('{"metadata":{"name":"bad', bytes, `"},"spec":{"expiry":"${expiry}"}}`);
+      const body = await refused('POST', '/v1/apiKeys', auth, inName, 400, 'BadRequest');
+      assert.match(body.message, /UTF-8/, what);
+      // In a field no endpoint reads, in an object key, and in the users endpoint.
+      await refused('POST', '/v1/apiKeys', auth, withBytes('{"metadata":{"name":"ok"},"spec":{"expiry":"' + expiry + '"},"x":"', bytes, '"}'), 400, 'BadRequest');
+      await refused('POST', '/v1/apiKeys', auth, withBytes('{"metadata":{"name":"ok"},"spec":{"expiry":"' + expiry + '"},"', bytes, '":1}'), 400, 'BadRequest');
+      await refused('POST', '/v1/users', { ...h().admin.auth, ...json }, withBytes('{"spec":{"emailId":"utf8@example.com","firstName":"A', bytes, '"}}'), 400, 'BadRequest');
+    }
+    // Valid UTF-8 beyond ASCII is taken as sent.
+    const res = await h().inject('POST', '/v1/apiKeys', { headers: auth, payload: keyBody('clé 🔑 키') });
+    assert.equal(res.statusCode, 201, res.body);
+    const got = await h().inject('GET', `/v1/apiKeys/${res.json().uid}`, { headers: user.auth });
+    assert.equal(got.json().metadata.name, 'clé 🔑 키');
+  });
+
+  it('JSON-escaped lone surrogates are refused, in values and in keys; escaped pairs are taken', async () => {
+    const user = await h().createUser();
+    const auth = { ...user.auth, ...json };
+    for (const name of ['\\ud800', '\\udc00', 'a\\uD83D', '\\uDE00b', '\\udbff\\udbff', '\\ude00\\ud83d']) {
+      const body = await refused('POST', '/v1/apiKeys', auth, keyBody(name), 400, 'BadRequest');
+      assert.match(body.message, /surrogate/, name);
+    }
+    const expiry = h().expiryIn(5);
+    await refused('POST', '/v1/apiKeys', auth, `{"metadata":{"name":"k","annotations":{"\\ud800":"x"}},"spec":{"expiry":"${expiry}"}}`, 400, 'BadRequest');
+    await refused('POST', '/v1/apiKeys', auth, `{"\\udfff":1,"metadata":{"name":"k"},"spec":{"expiry":"${expiry}"}}`, 400, 'BadRequest');
+    await refused('POST', '/v1/auth/authenticate', json, '{"emailId":"a@b.example","password":"\\ud800"}', 400, 'BadRequest');
+    const key = await h().createKey(user);
+    await refused('PUT', `/v1/apiKeys/${key.uid}`, auth, '{"metadata":{"annotations":{"description":"x\\udc00"}}}', 400, 'BadRequest');
+    const pair = await h().inject('POST', '/v1/apiKeys', { headers: auth, payload: keyBody('pair \\ud83d\\ude00') });
+    assert.equal(pair.statusCode, 201, pair.body);
+    assert.equal((await h().inject('GET', `/v1/apiKeys/${pair.json().uid}`, { headers: user.auth })).json().metadata.name, 'pair 😀');
+  });
+
+  it('a charset other than UTF-8 is 415; utf-8 and utf8 in any case are taken', async () => {
+    const user = await h().createUser();
+    for (const charset of ['latin1', 'ISO-8859-1', 'utf-16', 'UTF-16LE', 'us-ascii', '"windows-1252"', '']) {
+      const body = await refused('POST', '/v1/apiKeys', { ...user.auth, 'content-type': `application/json; charset=${charset}` }, keyBody(`cs-${charset}`), 415, 'UnsupportedMediaType');
+      assert.match(body.message, /UTF-8/);
+    }
+    for (const [i, charset] of ['utf-8', 'UTF-8', '"utf-8"', 'utf8', 'Utf8'].entries()) {
+      const res = await h().inject('POST', '/v1/apiKeys', { headers: { ...user.auth, 'content-type': `application/json; charset=${charset}` }, payload: keyBody(`charset-ok-${i}`) });
+      assert.equal(res.statusCode, 201, `${charset}: ${res.body}`);
+    }
+  });
+
+  it('a body that is not the object an endpoint expects is 400 on every endpoint that takes a body', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    const endpoints: [string, string, Record<string, string>][] = [
+      ['POST', '/v1/apiKeys', user.auth],
+      ['PUT', `/v1/apiKeys/${key.uid}`, user.auth],
+      ['PATCH', `/v1/apiKeys/${key.uid}`, user.auth],
+      ['PUT', `/v1/apiKeys/${key.uid}/state`, user.auth],
+      ['POST', '/v1/users', h().admin.auth],
+      ['POST', '/v1/auth/authenticate', {}],
+      ['POST', '/v1/apiKeys/verify', h().admin.auth],
+    ];
+    for (const [method, url, auth] of endpoints) {
+      for (const payload of ['null', '[]', '[{}]', '5', '"text"', 'true', '', '  \r\n']) {
+        const body = await refused(method, url, { ...auth, ...json }, payload, 400, 'BadRequest');
+        assert.match(body.message, /JSON object/, `${method} ${url} ${payload}`);
+      }
+      // No body and no Content-Type at all.
+      await refused(method, url, auth, undefined, 400, 'BadRequest');
+      // An object with no field the endpoint reads.
+      await refused(method, url, { ...auth, ...json }, '{"unrelated": true}', 400, 'BadRequest');
+    }
+    // Nothing in an update changes anything: refused, and saying what to send.
+    for (const payload of ['{}', '{"metadata":{}}', '{"metadata":{"annotations":{}}}', '{"spec":{}}', '{"metadata":null}']) {
+      const body = await refused('PUT', `/v1/apiKeys/${key.uid}`, { ...user.auth, ...json }, payload, 400, 'BadRequest');
+      assert.match(body.message, /metadata\.name/, payload);
+    }
+    const stateBody = await refused('PATCH', `/v1/apiKeys/${key.uid}`, { ...user.auth, ...json }, '{"isactive": false}', 400, 'BadRequest');
+    assert.match(stateBody.message, /isActive/);
+    assert.equal(await h().useKey(key.apiKey), 200, 'no refused body revoked the key');
+    // Each field alone is an update.
+    for (const payload of ['{"metadata":{"name":"renamed"}}', '{"metadata":{"annotations":{"description":"new"}}}', `{"spec":{"expiry":"${h().expiryIn(9)}"}}`]) {
+      const res = await h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers: { ...user.auth, ...json }, payload });
+      assert.equal(res.statusCode, 204, `${payload}: ${res.body}`);
+    }
+  });
+
+  it('{} still revokes (Palette\'s Go SDK), and GET and DELETE with Content-Type: application/json and no body still work', async () => {
+    const user = await h().createUser();
+    for (const suffix of ['', '/state']) {
+      const key = await h().createKey(user);
+      const method = suffix ? 'PUT' : 'PATCH';
+      const res = await h().inject(method, `/v1/apiKeys/${key.uid}${suffix}`, { headers: { ...user.auth, ...json }, payload: '{}' });
+      assert.equal(res.statusCode, 204, res.body);
+      assert.equal(await h().useKey(key.apiKey), 401);
+    }
+    const key = await h().createKey(user);
+    for (const payload of [undefined, '']) {
+      const got = await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: { ...user.auth, ...json }, payload });
+      assert.equal(got.statusCode, 200, got.body);
+      assert.equal((await h().inject('GET', '/v1/users/info', { headers: { ...user.auth, ...json }, payload })).statusCode, 200);
+    }
+    const deleted = await h().inject('DELETE', `/v1/apiKeys/${key.uid}`, { headers: { ...user.auth, ...json }, payload: '' });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+  });
+});
+
+eachDatabase('control and format characters', (h) => {
+  // Bidi override U+202E, ESC (a terminal colour sequence), DEL, a C1 control (NEL), zero-width
+  // space, zero-width joiner, soft hyphen, BOM, an astral format character (a tag), and the line
+  // and paragraph separators.
+  const unsafe = ['evil\u202Etxt.exe', '\u001b[31mred', 'a\u007f', 'a\u0085b', 'ad\u200Bmin', 'a\u200Db', 'soft\u00ADhyphen', '\uFEFFbom', 'tag\u{E0041}', 'a\u2028b', 'a\u2029b', 'tab\there', 'new\nline'];
+
+  async function count() {
+    const db = h().store.connection.db;
+    const keys = await db.selectFrom('api_keys').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const users = await db.selectFrom('users').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return `${keys.n}/${users.n}`;
+  }
+  function refusedFor(res: { statusCode: number; body: string }, field: string, what: string) {
+    assert.equal(res.statusCode, 400, `${field} ${JSON.stringify(what)}: ${res.body}`);
+    const body = assertV1ErrorBody(res.body);
+    assert.equal(body.code, 'BadRequest');
+    assert.ok(body.message.includes(field), `the message names ${field}: ${body.message}`);
+    assert.match(body.message, /control or invisible formatting characters \(found U\+[0-9A-F]{4,6}/);
+    assert.equal(body.details?.field, field);
+  }
+
+  it('are refused in key names, user names and emails, with the field and the character named', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    const before = await count();
+    for (const s of unsafe) {
+      refusedFor(await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: s }, spec: { expiry: h().expiryIn(3) } } }), 'metadata.name', s);
+      refusedFor(await h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { metadata: { name: s } } }), 'metadata.name', s);
+      const spec = (extra: object) => ({ spec: { emailId: `cc-${Math.random().toString(36).slice(2)}@example.com`, firstName: 'F', lastName: 'L', ...extra } });
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ firstName: s }) }), 'spec.firstName', s);
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ lastName: s }) }), 'spec.lastName', s);
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ emailId: `x${s}@example.com` }) }), 'spec.emailId', s);
+    }
+    // The examples of the review: ESC sequences in an email, U+202E in a key name.
+    refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: { spec: { emailId: '\u001b]8;;http://evil\u0007a@example.com' } } }), 'spec.emailId', 'OSC');
+    assert.equal(await count(), before, 'nothing was created');
+    const got = await h().inject('GET', `/v1/apiKeys/${key.uid}`, { headers: user.auth });
+    assert.equal(got.json().metadata.name, key.name, 'nothing was renamed');
+  });
+
+  it('are refused in tenant names', async () => {
+    for (const s of unsafe) {
+      await assert.rejects(h().services.users.createTenant({ name: s, adminEmail: `t-${Math.random().toString(36).slice(2)}@example.com` }), (err: any) => {
+        assert.equal(err.code, 'BadRequest');
+        assert.match(err.message, /^name must not contain control or invisible formatting characters/);
+        return true;
+      });
+    }
+  });
+
+  it('descriptions keep line breaks and tabs, and refuse every other control and format character', async () => {
+    const user = await h().createUser();
+    const multiline = 'first line\nsecond\tline\r\nthird';
+    const created = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: 'multi', annotations: { description: multiline } }, spec: { expiry: h().expiryIn(3) } } });
+    assert.equal(created.statusCode, 201, created.body);
+    const got = await h().inject('GET', `/v1/apiKeys/${created.json().uid}`, { headers: user.auth });
+    assert.equal(got.json().metadata.annotations.description, multiline);
+    for (const s of unsafe.filter((c) => !/[\t\n]/.test(c))) {
+      const field = 'metadata.annotations.description';
+      const res = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: 'd', annotations: { description: s } }, spec: { expiry: h().expiryIn(3) } } });
+      refusedFor(res, field, s);
+      assert.match(res.json().message, /line breaks and tabs are allowed/);
+      refusedFor(await h().inject('PUT', `/v1/apiKeys/${created.json().uid}`, { headers: user.auth, body: { metadata: { annotations: { description: s } } } }), field, s);
+    }
+  });
+
+  it('ordinary letters of any script, emoji and spaces are still names', async () => {
+    const user = await h().createUser();
+    for (const name of ['Zoë’s key', 'مفتاح', 'キー 🔑', 'Ελληνικά', 'hé-llo_1.2']) {
+      const res = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name }, spec: { expiry: h().expiryIn(3) } } });
+      assert.equal(res.statusCode, 201, `${name}: ${res.body}`);
+    }
+  });
+});

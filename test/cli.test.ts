@@ -1,6 +1,9 @@
 /** The keyward command: tenant and user creation on the database, keys against a running server. */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Store } from '../src/store/store.js';
 import { databases, type TestDatabase } from './helpers/databases.js';
 import { http, run, type ServerProcess, startServer } from './helpers/server.js';
 
@@ -79,6 +82,32 @@ for (const factory of databases()) {
       assert.match(gone.stderr, /not found/);
     });
 
+    it('stored names with control and format characters are printed escaped, in the table and in JSON', async () => {
+      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'admin-password-1'];
+      const created = await run(['keys', 'create', '--name', 'to-be-evil', '--json', ...login], { env });
+      assert.equal(created.code, 0, created.stderr);
+      const { uid } = JSON.parse(created.stdout);
+      // As data stored before names refused these would be: written past the API, into the database.
+      const evil = 'evil\u001b[2J\u001b]0;pwned\u0007\u202Eexe.txt\u009b31m\nline';
+      const store = await Store.open(db.url);
+      try {
+        await store.connection.db.updateTable('api_keys').set({ name: evil }).where('uid', '=', uid).execute();
+      } finally {
+        await store.close();
+      }
+      const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\p{Cf}\u2028\u2029]/u;
+      const list = await run(['keys', 'list', ...login], { env });
+      assert.equal(list.code, 0, list.stderr);
+      assert.doesNotMatch(list.stdout, raw);
+      assert.ok(list.stdout.includes('evil\\u001b[2J\\u001b]0;pwned\\u0007\\u202eexe.txt\\u009b31m\\nline'), list.stdout);
+      const json = await run(['keys', 'list', '--json', ...login], { env });
+      assert.equal(json.code, 0, json.stderr);
+      assert.equal(list.stdout.trimEnd().split('\n').length, 1 + JSON.parse(json.stdout).length, 'one line per key');
+      assert.doesNotMatch(json.stdout.replace(/\n/g, ''), raw);
+      assert.equal(JSON.parse(json.stdout).find((k: any) => k.metadata.uid === uid).metadata.name, evil, 'the JSON still means the stored name');
+      assert.equal((await run(['keys', 'delete', uid, ...login], { env })).code, 0);
+    });
+
     it('clear errors: no credentials, unreachable server, unknown command', async () => {
       const none = await run(['keys', 'list', '--url', server.url], { env: { ...env, KEYWARD_API_KEY: '', KEYWARD_EMAIL: '' } });
       assert.equal(none.code, 1);
@@ -95,3 +124,33 @@ for (const factory of databases()) {
     });
   });
 }
+
+describe('keyward CLI against a hostile server', () => {
+  it('prints its error message and its values escaped', async () => {
+    const evil = 'boom\u001b[2J\u001b]8;;http://evil.example\u0007click\u202E';
+    const fake = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.startsWith('/v1/apiKeys') && req.method === 'POST') {
+        res.statusCode = 201;
+        return res.end(JSON.stringify({ uid: `uid${evil}`, apiKey: `kw_${evil}` }));
+      }
+      res.statusCode = 403;
+      res.end(JSON.stringify({ code: 'Forbidden', message: evil, ref: 'r', details: {} }));
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\p{Cf}]/u;
+      const refused = await run(['keys', 'list', '--url', url, '--api-key', 'kw_x']);
+      assert.equal(refused.code, 1);
+      assert.doesNotMatch(refused.stderr.trimEnd(), raw);
+      assert.match(refused.stderr, /boom\\u001b\[2J/);
+      const created = await run(['keys', 'create', '--name', 'n', '--url', url, '--api-key', 'kw_x']);
+      assert.equal(created.code, 0, created.stderr);
+      assert.doesNotMatch(created.stdout.replace(/\n/g, ''), raw);
+      assert.match(created.stdout, /kw_boom\\u001b\[2J/);
+    } finally {
+      fake.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { createServices } from '../service/services.js';
 import { parseDatabaseUrl } from '../store/dialects.js';
 import { Store } from '../store/store.js';
 import { ApiError, KeywardClient } from './client.js';
+import { escapeForTerminal, jsonForTerminal, safe } from './escape.js';
 import { serve } from './serve.js';
 import { table } from './table.js';
 
@@ -57,8 +58,9 @@ function required(values: Values, name: keyof Values): string {
   return v;
 }
 
+/** `human` is built with the `safe` tag (or `table`), so that stored values reach the terminal escaped. */
 function print(values: Values, data: unknown, human: string) {
-  process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
+  process.stdout.write(values.json ? `${jsonForTerminal(data)}\n` : `${human}\n`);
 }
 
 async function withStore<T>(fn: (services: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
@@ -79,8 +81,8 @@ async function tenantCreate(values: Values) {
   print(
     values,
     data,
-    `Created tenant "${data.name}" (${data.tenantUid}) with tenant admin ${data.adminEmail} (${data.adminUid}).` +
-      (result.generatedPassword ? `\nGenerated password, shown once: ${result.generatedPassword}` : ''),
+    safe`Created tenant "${data.name}" (${data.tenantUid}) with tenant admin ${data.adminEmail} (${data.adminUid}).` +
+      (result.generatedPassword ? safe`\nGenerated password, shown once: ${result.generatedPassword}` : ''),
   );
 }
 
@@ -94,7 +96,7 @@ async function userCreate(values: Values) {
       roles: values.admin ? ['tenant-admin'] : [],
     }),
   );
-  print(values, { uid: user.uid, email: user.email, roles: user.roles }, `Created user ${user.email} (${user.uid}).`);
+  print(values, { uid: user.uid, email: user.email, roles: user.roles }, safe`Created user ${user.email} (${user.uid}).`);
 }
 
 function client(values: Values) {
@@ -134,17 +136,17 @@ async function keys(sub: string | undefined, positionals: string[], values: Valu
         metadata: { name: required(values, 'name'), annotations: { description: values.description ?? '' } },
         spec: { expiry, userUid: values.user },
       });
-      return print(values, created, `Created API key ${created.uid}. Copy it now; it is not shown again:\n\n    ${created.apiKey}\n`);
+      return print(values, created, safe`Created API key ${created.uid}. Copy it now; it is not shown again:\n\n    ${created.apiKey}\n`);
     }
     case 'revoke':
     case 'activate': {
       const uid = uidArg();
       await api.request('PATCH', `/v1/apiKeys/${uid}`, { isActive: sub === 'activate' });
-      return print(values, { uid: positionals[0], isActive: sub === 'activate' }, `${sub === 'revoke' ? 'Revoked' : 'Re-activated'} API key ${positionals[0]}.`);
+      return print(values, { uid: positionals[0], isActive: sub === 'activate' }, safe`${sub === 'revoke' ? 'Revoked' : 'Re-activated'} API key ${positionals[0]}.`);
     }
     case 'delete': {
       await api.request('DELETE', `/v1/apiKeys/${uidArg()}`);
-      return print(values, { uid: positionals[0], deleted: true }, `Deleted API key ${positionals[0]}.`);
+      return print(values, { uid: positionals[0], deleted: true }, safe`Deleted API key ${positionals[0]}.`);
     }
     default:
       throw new UsageError(`unknown keys command "${sub ?? ''}": use list, create, revoke, activate or delete`);
@@ -170,14 +172,15 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`keyward: ${(err as Error).message}\nRun "keyward --help" for usage.\n`);
+      process.stderr.write(`keyward: ${escapeForTerminal((err as Error).message)}\nRun "keyward --help" for usage.\n`);
       return 2;
     }
     if (err instanceof ConfigError || err instanceof KeywardError || err instanceof ApiError) {
-      process.stderr.write(`keyward: ${err.message}\n`);
+      // A server's error message, or a value echoed in it, is text from elsewhere.
+      process.stderr.write(`keyward: ${escapeForTerminal(err.message)}\n`);
       return 1;
     }
-    process.stderr.write(`keyward: ${(err as Error).message ?? err}\n`);
+    process.stderr.write(`keyward: ${escapeForTerminal(String((err as Error).message ?? err))}\n`);
     return 1;
   }
 }

@@ -17,7 +17,9 @@ import { docsRoutes } from './docs.js';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.js';
 import { standardHeaders } from './headers.js';
 import { healthRoutes } from './health/routes.js';
+import { registerJsonBody } from './jsonBody.js';
 import { userRoutes } from './users/routes.js';
+import { schemaErrorFormatter } from './validationMessages.js';
 
 export interface AppOptions {
   services: Services;
@@ -28,14 +30,6 @@ export interface AppOptions {
 
 // Nothing Keyward accepts comes close; a small limit keeps hostile bodies cheap to refuse.
 const BODY_LIMIT = 64 * 1024;
-
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) if (k.includes('\u0000') || containsNul(v)) return true;
-  }
-  return false;
-}
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -58,28 +52,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     http: { requireHostHeader: false },
     ajv: {
       // Wrong types are errors, not something to coerce: `"isActive": "false"` must not revoke.
-      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
+      // verbose: a failed check carries its schema, whose description validationMessages.ts uses.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true },
     },
+    schemaErrorFormatter,
   });
 
-  // Palette's clients may send Content-Type: application/json with an empty body (a DELETE,
-  // a revoke): take that as no body rather than refusing it.
-  const defaultJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body.toString();
-    if (text.trim() === '') return done(null, undefined);
-    defaultJson(request, text, (err, parsed) => {
-      if (err) return done(err, undefined);
-      if (containsNul(parsed)) return done(badRequest('Text in the request body must not contain NUL characters.'), undefined);
-      done(null, parsed);
-    });
-  });
-  // Every body is JSON: a text/plain body is an unsupported media type, not a string to validate.
-  app.removeContentTypeParser('text/plain');
+  registerJsonBody(app);
 
   // PostgreSQL cannot store NUL in text; no value Keyward takes has a use for it. Refuse it
-  // in the path and query here, and in bodies above, rather than fail deep in the database.
+  // in the path and query here, and in bodies in jsonBody.ts, rather than fail deep in the database.
   // Hooks on every request are written callback-style: this is the hot path, and an async
   // function per hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { redactUrl } from './logging.js';
+import fc from 'fast-check';
+import pino from 'pino';
+import { KEY_PREFIX, withChecksum } from '../domain/apiKeyFormat.js';
+import { loggerOptions, maskCredentials, redactUrl } from './logging.js';
+
+const KEY = 'kw_4Jx8T2mQpL7vN0cR5sW9yB3dF6hK1aZ0e3GqUo';
+const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsInRpZCI6InQxIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
+const pct = (s: string) => [...Buffer.from(s)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 
 describe('log redaction of URLs', () => {
   it('masks ?ApiKey= in any case and the refresh token, and nothing else', () => {
@@ -9,5 +17,144 @@ describe('log redaction of URLs', () => {
     assert.equal(redactUrl('/v1/users/info?API%4Bey=kw_secret'), '/v1/users/info?API%4Bey=[REDACTED]');
     assert.equal(redactUrl('/v1/auth/refresh/eyJ.abc.def'), '/v1/auth/refresh/[REDACTED]');
     assert.equal(redactUrl('/v1/apiKeys?limit=5'), '/v1/apiKeys?limit=5');
+  });
+
+  it('leaves URLs without credentials exactly as sent, encodings included', () => {
+    for (const url of ['/v1/users/info', '/v1/apiKeys', '/v1/apiKeys/0123abcd?userUid=x&limit=50&continue=abc', '/v1/audits?resourceUid=a%20b', '/v1/auth/check', '/docs/static/index.html', '/v1/apiKeys/%F0%9F%94%91', '/bad%zz%', '/v1/auth/refresh']) {
+      assert.equal(redactUrl(url), url);
+    }
+  });
+
+  it('redacts the refresh token after decoding: encoded letters, doubled slashes, %2F, any case', () => {
+    for (const url of [
+      `/v1/auth/refresh/${TOKEN}`,
+      `/v1/auth/%72efresh/${TOKEN}`,
+      `/v1/auth/%2572efresh/not-a-jwt-but-a-token`,
+      `//v1/auth/refresh/${TOKEN}`,
+      `/v1/auth//refresh/${TOKEN}`,
+      `/v1/auth/refresh%2F${TOKEN}`,
+      `/v1/auth/refresh%2f${TOKEN}`,
+      `/V1/AUTH/REFRESH/${TOKEN}`,
+      `/v1/auth/ReFrEsH/${pct(TOKEN)}`,
+      `/v1/auth/refresh/${TOKEN.slice(0, 30)}`,
+      `/v1/auth/refresh/opaque-token-value?x=1`,
+    ]) {
+      const out = redactUrl(url);
+      assert.match(out, /^\/[^?]*\[REDACTED\](\?x=1)?$/, `${url} -> ${out}`);
+      assert.ok(!out.includes(TOKEN.slice(0, 30)) && !out.includes('opaque') && !out.includes('not-a-jwt'), `${url} -> ${out}`);
+    }
+  });
+
+  it('redacts credential query parameters however they are spelled and separated', () => {
+    for (const url of [
+      `/v1/users/info?ApiKey=${KEY}`,
+      `/v1/users/info?x=1;ApiKey=${KEY}`,
+      `/v1/users/info?x=1;apikey=opaque-value`,
+      `/v1/users/info?%41piKey=opaque-value`,
+      `/v1/users/info?%2541piKey=opaque-value`,
+      `/v1/users/info?APIKEY=opaque-value`,
+      `/v1/users/info?api_key=opaque-value`,
+      `/v1/users/info?Api+Key=opaque-value`,
+      `/v1/users/info?x-api-key=opaque-value`,
+      `/v1/users/info?ApiKey%3Dopaque-value`,
+      `/v1/users/info?token=opaque-value`,
+      `/v1/users/info?access_token=opaque-value`,
+      `/v1/users/info?Authorization=opaque-value`,
+      `/v1/users/info?a=1#ApiKey=opaque-value`,
+      `/v1/users/info?ApiKey=${pct(KEY)}`,
+    ]) {
+      const out = redactUrl(url);
+      assert.ok(out.includes('[REDACTED]'), `${url} -> ${out}`);
+      assert.ok(!out.includes('opaque') && !out.includes(KEY.slice(3, 20)) && !out.includes(pct(KEY).slice(9, 40)), `${url} -> ${out}`);
+    }
+    assert.equal(redactUrl('/v1/users/info?x=1;ApiKey=v&limit=5'), '/v1/users/info?x=1;ApiKey=[REDACTED]&limit=5');
+  });
+
+  it('masks key- and token-shaped text anywhere: path, any parameter, encoded, and user:password@', () => {
+    for (const url of [
+      `/v1/apiKeys/${KEY}`,
+      `/v1/users/${KEY}/x`,
+      `/v1/apiKeys?continue=${TOKEN}`,
+      `/v1/apiKeys?userUid=${pct(KEY)}`,
+      `/v1/apiKeys/${pct(KEY)}`,
+      `/v1/users/info%3FApiKey=${KEY}`,
+      `/x/${KEY.slice(0, 24)}`,
+      `/x/a${TOKEN}b`,
+      `/x/${TOKEN.split('.').slice(0, 2).join('.')}`,
+      `http://someone:opaque-password@127.0.0.1/v1/users/info`,
+    ]) {
+      const out = redactUrl(url);
+      assert.ok(out.includes('[REDACTED]'), `${url} -> ${out}`);
+      for (const secret of [KEY.slice(3, 20), TOKEN.split('.')[1], 'opaque']) assert.ok(!out.includes(secret), `${url} -> ${out}`);
+    }
+  });
+
+  it('masks key and token shapes in any text, and leaves other text alone', () => {
+    assert.equal(maskCredentials(`key ${KEY} and token Bearer ${TOKEN}.`), 'key [REDACTED] and token Bearer [REDACTED].');
+    assert.equal(maskCredentials('kw_short eyJ uid 0123abcd'), 'kw_short eyJ uid 0123abcd');
+  });
+
+  it('a key or token placed anywhere in a random URL, in any encoding, never survives', () => {
+    const base62 = fc.string({ unit: fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'), minLength: 32, maxLength: 32 });
+    const key = base62.map((r) => withChecksum(KEY_PREFIX + r));
+    const b64 = (min: number) => fc.base64String({ minLength: min, maxLength: min + 40 }).map((s) => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''));
+    const token = fc.tuple(b64(12), b64(12), b64(40)).map(([h, p, s]) => `eyJ${h}.eyJ${p}.${s}`);
+    // The secret's own characters that must not survive: a key's random part, a token's payload and signature.
+    const cores = (secret: string) => (secret.startsWith('kw_') ? [secret.slice(3, 19), secret.slice(-16)] : secret.split('.').slice(1).map((p) => p.slice(0, 16)));
+    const encode = fc.constantFrom(
+      (s: string) => s,
+      (s: string) => pct(s),
+      (s: string) => pct(pct(s)),
+      (s: string) => [...s].map((c, i) => (i % 3 === 0 ? pct(c) : c)).join(''),
+      (s: string) => [...s].map((c, i) => (i % 2 === 1 ? pct(c).toLowerCase() : c)).join(''),
+    );
+    const url = fc
+      .tuple(fc.webPath(), fc.option(fc.webQueryParameters()), fc.option(fc.webFragments()), fc.constantFrom('', '/v1/auth/refresh/', '/v1/users/info?ApiKey=', '?x=1;'))
+      .map(([path, query, fragment, prefix]) => `${prefix.startsWith('?') ? '/p' + prefix : prefix}${path || '/'}${query === null ? '' : `?${query}`}${fragment === null ? '' : `#${fragment}`}`);
+    fc.assert(
+      fc.property(fc.oneof(key, token), url, fc.nat(), encode, (secret, target, at, enc) => {
+        const i = at % (target.length + 1);
+        const placed = target.slice(0, i) + enc(secret) + target.slice(i);
+        const out = redactUrl(placed);
+        for (const core of cores(secret)) assert.ok(!out.includes(core), `${placed}\n -> ${out}`);
+        assert.ok(!out.includes(enc(secret)), `${placed}\n -> ${out}`);
+      }),
+      { numRuns: Number(process.env.KEYWARD_FUZZ_RUNS ?? 2000) },
+    );
+  });
+
+  it('is cheap for URLs with nothing to redact', () => {
+    const urls = ['/v1/users/info', '/v1/apiKeys', '/v1/apiKeys/0123456789abcdef01234567', '/v1/apiKeys?limit=50&continue=abc'];
+    const n = 200_000;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) redactUrl(urls[i & 3]);
+    const nsPerCall = Number(process.hrtime.bigint() - t0) / n;
+    // A generous bound for a loaded CI machine; it is well under 1 µs here.
+    assert.ok(nsPerCall < 2000, `${nsPerCall.toFixed(0)} ns per URL`);
+  });
+});
+
+describe('logged errors', () => {
+  it('mask key- and token-shaped text in the message, the stack and a driver\'s detail', () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
+    const logger = pino(loggerOptions('info'), stream);
+    const err = Object.assign(new Error(`could not use ${KEY}`), { detail: `Key (name)=(${TOKEN}) already exists.` });
+    logger.error({ err }, 'request failed');
+    const line = lines.join('');
+    assert.ok(!line.includes(KEY) && !line.includes(TOKEN.split('.')[2]), line);
+    const logged = JSON.parse(line).err;
+    assert.equal(logged.message, 'could not use [REDACTED]');
+    assert.equal(logged.detail, 'Key (name)=([REDACTED]) already exists.');
+    assert.match(logged.stack, /could not use \[REDACTED\]/);
+  });
+
+  it('mask key- and token-shaped text in the message of any line', () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
+    const logger = pino(loggerOptions('info'), stream);
+    logger.error({ reqId: 'r' }, `failed for ${KEY}`);
+    logger.warn(`token %s`, TOKEN);
+    assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ['failed for [REDACTED]', 'token [REDACTED]']);
   });
 });

@@ -1,40 +1,121 @@
 /**
  * Request logging: JSON lines (pino), one per request with its id. Credentials never reach a
- * log line: headers are not logged, and the two places a credential can sit in a URL (the
- * `ApiKey` query parameter and the token in /v1/auth/refresh/{token}) are masked.
+ * log line: headers are not logged, URLs are redacted after decoding (a credential can sit in
+ * the path of /v1/auth/refresh/{token} or in a query parameter, spelled in many ways), and
+ * anything shaped like a Keyward key or a session token is masked wherever it appears, in URLs
+ * and in logged errors.
  */
 import type { FastifyRequest } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import pino, { type LoggerOptions } from 'pino';
 
 const REDACTED = '[REDACTED]';
 
-export function redactUrl(url: string): string {
-  let out = url.replace(/^(\/v1\/auth\/refresh\/)[^?]*/i, `$1${REDACTED}`);
-  const q = out.indexOf('?');
-  if (q >= 0) {
-    const params = out
-      .slice(q + 1)
-      .split('&')
-      .map((pair) => {
-        const name = pair.split('=')[0];
-        return /^apikey$/i.test(decodeURIComponentSafe(name)) ? `${name}=${REDACTED}` : pair;
-      });
-    out = `${out.slice(0, q)}?${params.join('&')}`;
-  }
-  return out;
+// A Keyward key is kw_ + 38 base62 characters; a shorter run is still most of a key (a
+// truncated paste), so any long run after kw_ is masked. A session token is a JWT: base64url
+// JSON, so each part starts with eyJ; one dot is enough (a token without its signature).
+const CREDENTIAL_SHAPE = /kw_[0-9A-Za-z]{16,}|eyJ[\w-]{8,}(?:\.[\w-]*){1,2}/g;
+
+/** `text` with every key- or token-shaped run replaced by [REDACTED]. */
+export function maskCredentials(text: string): string {
+  return text.replace(CREDENTIAL_SHAPE, REDACTED);
 }
 
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
+// Anything a credential could hide behind: a percent-encoding, a `;` (another parameter
+// separator), the refresh path, a key or token shape, a query parameter with a credential-like
+// name, or a request target that is not a path (absolute form, with possible user:password@).
+// Most URLs have none of these, and cost this one test.
+const SUSPECT = /[%;]|refresh|kw_|eyj|[?&#][^&=]*(?:api|key|tok|auth|pass|secret|sess|sig)|^[^/]/i;
+
+// ASCII triplets always decode to one character; a run of non-ASCII triplets decodes when it is
+// UTF-8 and stays as it is otherwise, so invalid bytes next to a credential cannot hide it.
+const TRIPLETS = /(?:%[89a-f][0-9a-f])+|%[0-7][0-9a-f]/gi;
+
+function decodeOnce(s: string): string {
+  return s.replace(TRIPLETS, (run) => {
+    if (run.length === 3 && run.charCodeAt(1) < 0x38) return String.fromCharCode(parseInt(run.slice(1), 16));
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+/** Percent-decoding repeated until nothing changes (a double-encoded `%2541piKey` is `ApiKey`). */
+function decodeAll(s: string): string {
+  for (let i = 0; i < 5 && s.includes('%'); i++) {
+    const next = decodeOnce(s);
+    if (next === s) break;
+    s = next;
   }
+  return s;
+}
+
+function isCredentialName(decodedName: string): boolean {
+  const name = decodedName.toLowerCase().replace(/[^a-z]/g, '');
+  return /apikey|token|auth|passw|secret|session|signature/.test(name) || name === 'key';
+}
+
+/** A path as logged: decoded and cut after /refresh where a token may follow, else as sent. */
+function redactPath(path: string): string {
+  // user:password@ in an absolute-form request target.
+  const p = path.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, `$1${REDACTED}@`);
+  const decoded = decodeAll(p);
+  // Any case, any slashes before it, %2F after it: whatever follows /refresh may be a token.
+  const refresh = /\/refresh/i.exec(decoded);
+  let out = refresh && refresh.index + 8 < decoded.length ? `${decoded.slice(0, refresh.index + 8)}/${REDACTED}` : decoded;
+  out = maskCredentials(out);
+  return out === decoded ? p : out;
+}
+
+/** Query parameters, split on `&`, `;` and `#`, whose decoded name looks like a credential's. */
+function redactQuery(query: string): string {
+  return query.replace(/[^&;#]+/g, (pair) => {
+    const eq = pair.indexOf('=');
+    const rawName = eq >= 0 ? pair.slice(0, eq) : undefined;
+    const decoded = decodeAll(pair.replace(/\+/g, ' '));
+    // The name as the server would read it, or, where `=` itself was encoded, up to the decoded `=`.
+    const name = rawName !== undefined ? decodeAll(rawName.replace(/\+/g, ' ')) : decoded.slice(0, Math.max(0, decoded.indexOf('=')));
+    if (name !== '' && isCredentialName(name)) {
+      // The name itself may hold an encoded credential: then it is shown decoded and masked.
+      const maskedName = maskCredentials(name);
+      return `${maskedName === name && rawName !== undefined ? rawName : maskedName}=${REDACTED}`;
+    }
+    const masked = maskCredentials(decoded);
+    return masked === decoded ? pair : masked;
+  });
+}
+
+export function redactUrl(url: string): string {
+  if (!SUSPECT.test(url)) return url;
+  // Masked once as sent, so that a shape is caught even where decoding would merge its first
+  // character into a neighbouring escape; then again, in each part, after decoding.
+  const masked = maskCredentials(url);
+  const q = masked.indexOf('?');
+  return q < 0 ? redactPath(masked) : `${redactPath(masked.slice(0, q))}?${redactQuery(masked.slice(q + 1))}`;
+}
+
+/** pino's error serializer, with every string it keeps (message, stack, a driver's detail) masked. */
+function serializeError(err: Error) {
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) if (typeof v === 'string') out[k] = maskCredentials(v);
+  return out;
 }
 
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
+    // The message of a line, as opposed to its fields, is a plain string: Fastify writes an
+    // error's own message there when it logs one itself.
+    hooks: {
+      logMethod(args, method) {
+        for (let i = 0; i < args.length; i++) {
+          const arg: unknown = args[i];
+          if (typeof arg === 'string') args[i] = maskCredentials(arg);
+        }
+        return method.apply(this, args);
+      },
+    },
     // No `redact` paths: the serializers below are the redaction. A request is logged as its id,
     // method, masked URL and address, never its headers, and a response as its status; pino's
     // path redaction would cost a few per cent of throughput to mask fields that are never there.
@@ -42,6 +123,7 @@ export function loggerOptions(level: string): LoggerOptions {
       req(req: FastifyRequest) {
         return { id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.ip };
       },
+      err: serializeError,
     },
   };
 }

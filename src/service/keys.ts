@@ -33,7 +33,7 @@ export interface UpdateKeyInput {
 }
 
 const NAME = { min: 1, max: 64 };
-const DESCRIPTION = { min: 0, max: 1024 };
+const DESCRIPTION = { min: 0, max: 1024, multiline: true };
 const keyResource = (k: Pick<ApiKeyWithOwner, 'uid' | 'name' | 'userUid'>) => ({
   kind: 'apiKey',
   uid: k.uid,

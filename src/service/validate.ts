@@ -1,22 +1,44 @@
 /** Field rules shared by the use cases; the JSON schemas at the edge check types and shapes. */
 import { badRequest } from '../domain/errors.js';
 
-// C0/C1 control characters have no place in names people read.
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+// Control characters (Unicode Cc: C0, DEL, C1, among them ESC, which starts terminal escape
+// sequences), format characters (Cf: bidi overrides such as U+202E, zero-width characters, soft
+// hyphen, BOM, tags), the line and paragraph separators, and lone surrogates: in a name a person
+// reads they are invisible, rewrite what a terminal shows, or make one name pass for another.
+const UNSAFE_IN_NAME = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/u;
+// Free text (a description) may keep its line breaks and tabs; nothing else from that list.
+const UNSAFE_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\p{Cf}\p{Cs}\u2028\u2029]/u;
 
-export function checkText(value: string, field: string, opts: { min: number; max: number }): string {
+const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+function refuseUnsafe(value: string, field: string, multiline: boolean): void {
+  const found = (multiline ? UNSAFE_IN_TEXT : UNSAFE_IN_NAME).exec(value);
+  if (found) {
+    throw badRequest(
+      `${field} must not contain control or invisible formatting characters (found ${codePoint(found[0])}${multiline ? '; line breaks and tabs are allowed' : ''}).`,
+      { field },
+    );
+  }
+}
+
+/**
+ * A name or text field. `multiline` is for free text such as descriptions, which may hold line
+ * breaks and tabs; names may not.
+ */
+export function checkText(value: string, field: string, opts: { min: number; max: number; multiline?: boolean }): string {
   const length = [...value].length;
   if (opts.min > 0 && value.trim().length === 0) throw badRequest(`${field} is required.`, { field });
   if (length < opts.min || length > opts.max) {
     throw badRequest(`${field} must be ${opts.min} to ${opts.max} characters long.`, { field, max: opts.max });
   }
-  if (CONTROL_RE.test(value)) throw badRequest(`${field} must not contain control characters.`, { field });
+  refuseUnsafe(value, field, opts.multiline === true);
   return value;
 }
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 
 export function checkEmail(value: string): string {
+  refuseUnsafe(value, 'spec.emailId', false);
   const email = value.trim().toLowerCase();
   if (!EMAIL_RE.test(email) || email.length > 254) throw badRequest('spec.emailId must be an email address.', { field: 'spec.emailId' });
   return email;

@@ -2,7 +2,7 @@
  * The one place where SQLite and PostgreSQL differ: how to connect, how numbers come back,
  * and how a unique- or foreign-key-constraint violation looks. Everything above this file is dialect-free.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -33,10 +33,24 @@ const pgTypes = {
   },
 };
 
+/**
+ * The database file holds password hashes: create it, and the directory Keyward makes for it,
+ * private to the server's user, as the secret file is. SQLite gives its -wal, -shm and -journal
+ * files the mode of the database file, so they follow. An existing file keeps the mode it has.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 export function connect(url: string, opts: { poolSize?: number } = {}): Connection {
   const { dialect, target } = parseDatabaseUrl(url);
   if (dialect === 'sqlite') {
-    if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
+    if (target !== ':memory:' && target !== '') createPrivately(target);
     const database = new SqliteDatabase(target);
     database.pragma('journal_mode = WAL');
     // FULL: an acknowledged change survives a power cut, not only a crash. Writes are rare here.

@@ -45,7 +45,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
 
   app.put('/v1/apiKeys/:uid', { schema: s.updateKey, onRequest }, async (request, reply) => {
     const { uid } = request.params as { uid: string };
-    const body = (request.body ?? {}) as KeyBody;
+    const body = request.body as KeyBody;
     await keys.update(context(request), uid, {
       name: body.metadata?.name,
       description: body.metadata?.annotations?.description,
@@ -54,11 +54,12 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
     return reply.code(204).send();
   });
 
-  // Palette's Go SDK revokes with `{}` (it omits a false isActive), so a missing isActive means revoke.
+  // Palette's Go SDK revokes with `{}` (it omits a false isActive), so a missing isActive means
+  // revoke; the schema admits no other body without it.
   const setState = async (request: any, reply: any) => {
     const { uid } = request.params as { uid: string };
-    const body = request.body as { isActive?: boolean } | null | undefined;
-    await keys.setActive(context(request), uid, body?.isActive === true);
+    const body = request.body as { isActive?: boolean };
+    await keys.setActive(context(request), uid, body.isActive === true);
     return reply.code(204).send();
   };
   app.patch('/v1/apiKeys/:uid', { schema: s.setKeyState, onRequest }, setState);

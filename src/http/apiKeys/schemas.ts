@@ -55,7 +55,17 @@ export const updateKey = {
   params: uidParams,
   body: {
     type: 'object',
+    description: 'Set at least one of metadata.name, metadata.annotations.description and spec.expiry.',
     properties: { metadata: metadataIn, spec: { type: 'object', properties: { expiry: str } } },
+    // A body that changes nothing is a client's mistake, not a successful update.
+    anyOf: [
+      { required: ['metadata'], properties: { metadata: { type: 'object', required: ['name'] } } },
+      {
+        required: ['metadata'],
+        properties: { metadata: { type: 'object', required: ['annotations'], properties: { annotations: { type: 'object', required: ['description'] } } } },
+      },
+      { required: ['spec'], properties: { spec: { type: 'object', required: ['expiry'] } } },
+    ],
   },
   response: { 204: { type: 'null' }, ...errorResponses },
 } as const;
@@ -65,7 +75,14 @@ export const setKeyState = {
   security,
   summary: 'Revoke ({"isActive": false}, or {}) or re-activate ({"isActive": true}) an API key',
   params: uidParams,
-  body: { type: ['object', 'null'], properties: { isActive: { type: 'boolean' } } },
+  // `{}` is Palette's Go SDK revoking (it omits a false isActive), so it stays a revoke; an empty
+  // body, null, or an object without isActive is a mistake, and must not revoke.
+  body: {
+    type: 'object',
+    description: 'Send {"isActive": false} (or {}) to revoke, {"isActive": true} to re-activate.',
+    properties: { isActive: { type: 'boolean' } },
+    anyOf: [{ required: ['isActive'] }, { maxProperties: 0 }],
+  },
   response: { 204: { type: 'null' }, ...errorResponses },
 } as const;
 

@@ -1,0 +1,28 @@
+/**
+ * Messages for request bodies, queries and parameters that fail their schema, in words a person
+ * can act on. Ajv runs with `verbose`, so a failed error carries the schema it failed and the data.
+ */
+import type { FastifySchemaValidationError } from 'fastify';
+
+type VerboseError = FastifySchemaValidationError & { parentSchema?: { description?: unknown }; data?: unknown };
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'empty or null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const first = errors[0] as VerboseError;
+  // The body itself is not an object: `null`, an array, a number, or no body at all.
+  if (dataVar === 'body' && first.instancePath === '' && first.keyword === 'type') {
+    return new Error(`the request body must be a JSON object, and it was ${describe(first.data)}`);
+  }
+  // anyOf says what is missing in the schema's description, which /docs shows too; Ajv's own
+  // text lists every branch that failed.
+  const last = errors[errors.length - 1] as VerboseError;
+  if (last.keyword === 'anyOf' && typeof last.parentSchema?.description === 'string') {
+    return new Error(`${dataVar}${last.instancePath}: ${last.parentSchema.description.replace(/\.$/, '')}`);
+  }
+  return new Error(errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).join(', '));
+}
