@@ -14,6 +14,7 @@ export const errorCodes = {
   UnsupportedMediaType: { status: 415, message: 'Send the request body as application/json.' },
   TooManyRequests: { status: 429, message: 'Too many requests. Wait and try again.' },
   InternalError: { status: 500, message: 'Something went wrong on the server. Try again; if it persists, contact your administrator.' },
+  ServiceUnavailable: { status: 503, message: 'The server is shutting down. Try again.' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
