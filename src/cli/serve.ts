@@ -27,6 +27,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     cacheMaxEntries: config.cacheMaxEntries,
     cacheTtlMs: config.cacheTtlMs,
     authFailuresPerMinute: config.authFailuresPerMinute,
+    auditRetentionDays: config.auditRetentionDays,
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
   });
   const first = await bootstrap(services, config.adminEmail, config.adminPassword);
