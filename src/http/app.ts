@@ -99,6 +99,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
 
+  // Read by the session cookies and the CSRF Origin check (publicUrl.ts).
+  app.decorate('publicOrigin', opts.publicUrl ? new URL(opts.publicUrl).origin : null);
+
   // Palette's clients may send Content-Type: application/json with an empty body (a DELETE,
   // a revoke): take that as no body rather than refusing it.
   const defaultJson = app.getDefaultJsonParser('error', 'error');
@@ -115,10 +118,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Every body is JSON: a text/plain body is an unsupported media type, not a string to validate.
   app.removeContentTypeParser('text/plain');
 
-  // PostgreSQL cannot store NUL in text; no value Keyward takes has a use for it. Refuse it
-  // in the path and query here, and in bodies above, rather than fail deep in the database.
-  // Hooks on every request are written callback-style: this is the hot path, and an async
-  // function per hook costs a promise per request.
+  // Stopping (app.close()): no new requests, and a deadline for those in flight.
   const connections = trackConnections(app.server, limits.maxConnections);
   let closing = false;
   app.addHook('preClose', (done) => {
@@ -126,8 +126,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     connections.endAfter(limits.shutdownTimeoutMs, (count) => app.log.warn({ connections: count }, 'shutdown deadline passed: closed the connections still open'));
     done();
   });
-  app.decorate('publicOrigin', opts.publicUrl ? new URL(opts.publicUrl).origin : null);
 
+  // PostgreSQL cannot store NUL in text; no value Keyward takes has a use for it. Refuse it
+  // in the path and query here, and in bodies above, rather than fail deep in the database.
+  // Hooks on every request are written callback-style: this is the hot path, and an async
+  // function per hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
     setClientAddress?.(request);
     standardHeaders(request, reply);

@@ -92,9 +92,6 @@ export function trackConnections(server: Server, maxConnections: number) {
   }
 
   return {
-    get size() {
-      return open.size;
-    },
     /** Starts the shutdown deadline: whatever is still open when it passes is ended. */
     endAfter(ms: number, onForced?: (count: number) => void) {
       const timer = setTimeout(() => {
