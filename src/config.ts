@@ -2,6 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseTrustProxy, type TrustProxy } from './http/clientAddress.js';
+import { defaultConnectionLimits as limits } from './http/connections.js';
+import { parsePublicUrl } from './http/publicUrl.js';
 import { parseDatabaseUrl } from './store/dialects.js';
 
 export interface Config {
@@ -13,8 +16,22 @@ export interface Config {
   adminPassword?: string;
   logLevel: string;
   maxKeyLifetimeDays: number;
-  /** Trust X-Forwarded-For from a proxy in front, for client addresses in the audit log. */
-  trustProxy: boolean;
+  /** Which X-Forwarded-For entries to believe for the client's address (see http/clientAddress.ts). */
+  trustProxy: TrustProxy;
+  /** The origin people reach Keyward at, behind a proxy: `https://keys.example.com`. */
+  publicUrl?: string;
+  /** The whole request, body included, must arrive within this. */
+  requestTimeoutMs: number;
+  /** The request's headers must arrive within this (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; past it, new ones are closed at once. */
+  maxConnections: number;
+  /** On SIGTERM, requests in flight get this long to finish before their connections are closed. */
+  shutdownTimeoutMs: number;
+  /** Audit entries older than this are deleted; 0 keeps them forever. */
+  auditRetentionDays: number;
   lastUsedFlushMs: number;
   cacheMaxEntries: number;
   cacheTtlMs: number;
@@ -24,6 +41,14 @@ export interface Config {
 export class ConfigError extends Error {}
 
 const SECRET_FILE = './data/secret';
+
+function parsed<T>(parse: (raw: string | undefined) => T, raw: string | undefined): T {
+  try {
+    return parse(raw);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -61,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const requestTimeoutMs = intSetting(env, 'KEYWARD_REQUEST_TIMEOUT_MS', limits.requestTimeoutMs, 100, 3_600_000);
   return {
     databaseUrl,
     host: env.KEYWARD_HOST || '127.0.0.1',
@@ -70,7 +96,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: env.KEYWARD_ADMIN_PASSWORD || undefined,
     logLevel: env.KEYWARD_LOG_LEVEL || 'info',
     maxKeyLifetimeDays: intSetting(env, 'KEYWARD_MAX_KEY_LIFETIME_DAYS', 365, 1, 36500),
-    trustProxy: env.KEYWARD_TRUST_PROXY === 'true' || env.KEYWARD_TRUST_PROXY === '1',
+    trustProxy: parsed(parseTrustProxy, env.KEYWARD_TRUST_PROXY),
+    publicUrl: parsed(parsePublicUrl, env.KEYWARD_PUBLIC_URL),
+    requestTimeoutMs,
+    // Node refuses a headers timeout longer than the request timeout; the shorter one would win anyway.
+    headersTimeoutMs: Math.min(intSetting(env, 'KEYWARD_HEADERS_TIMEOUT_MS', limits.headersTimeoutMs, 100, 3_600_000), requestTimeoutMs),
+    keepAliveTimeoutMs: intSetting(env, 'KEYWARD_KEEP_ALIVE_TIMEOUT_MS', limits.keepAliveTimeoutMs, 100, 3_600_000),
+    maxConnections: intSetting(env, 'KEYWARD_MAX_CONNECTIONS', limits.maxConnections, 1, 1_000_000),
+    shutdownTimeoutMs: intSetting(env, 'KEYWARD_SHUTDOWN_TIMEOUT_MS', limits.shutdownTimeoutMs, 0, 3_600_000),
+    auditRetentionDays: intSetting(env, 'KEYWARD_AUDIT_RETENTION_DAYS', 365, 0, 36500),
     lastUsedFlushMs: intSetting(env, 'KEYWARD_LAST_USED_FLUSH_MS', 30_000, 100, 3_600_000),
     cacheMaxEntries: intSetting(env, 'KEYWARD_CACHE_MAX_KEYS', 100_000, 0, 100_000_000),
     cacheTtlMs: intSetting(env, 'KEYWARD_CACHE_TTL_MS', 60_000, 0, 86_400_000),

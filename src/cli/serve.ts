@@ -27,6 +27,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     cacheMaxEntries: config.cacheMaxEntries,
     cacheTtlMs: config.cacheTtlMs,
     authFailuresPerMinute: config.authFailuresPerMinute,
+    auditRetentionDays: config.auditRetentionDays,
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
   });
   const first = await bootstrap(services, config.adminEmail, config.adminPassword);
@@ -45,12 +46,30 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     }
   }
   await services.start();
-  const app = await buildApp({ services, logger, trustProxy: config.trustProxy });
+  const app = await buildApp({
+    services,
+    logger,
+    trustProxy: config.trustProxy,
+    publicUrl: config.publicUrl,
+    limits: {
+      requestTimeoutMs: config.requestTimeoutMs,
+      headersTimeoutMs: config.headersTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxConnections: config.maxConnections,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    },
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping: finishing requests in flight');
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'stopping: finishing requests in flight');
+    // app.close() ends what is left at the deadline; this is the last resort should closing
+    // the database or the listener hang.
+    setTimeout(() => {
+      logger.error('stopping took too long: exiting');
+      exit(1);
+    }, config.shutdownTimeoutMs + 10_000).unref();
     try {
       await app.close();
       await services.stop();

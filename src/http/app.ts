@@ -5,12 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { badRequest } from '../domain/errors.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import { badRequest, KeywardError } from '../domain/errors.js';
 import type { Services } from '../service/services.js';
 import { apiKeyRoutes } from './apiKeys/routes.js';
 import { auditRoutes } from './audits/routes.js';
 import { authRoutes } from './auth/routes.js';
+import { clientAddressResolver, type TrustProxy, trustsPeer } from './clientAddress.js';
+import { type ConnectionLimits, defaultConnectionLimits, serverOptions, trackConnections } from './connections.js';
 import { consoleRoutes } from './console.js';
 import { credentials } from './credentials.js';
 import { docsRoutes } from './docs.js';
@@ -18,6 +20,8 @@ import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from
 import { standardHeaders } from './headers.js';
 import { healthRoutes } from './health/routes.js';
 import { registerJsonBody } from './jsonBody.js';
+// For its declaration of app.publicOrigin, read by the session cookies and the CSRF check.
+import './publicUrl.js';
 import { userRoutes } from './users/routes.js';
 import { schemaErrorFormatter } from './validationMessages.js';
 
@@ -25,19 +29,47 @@ export interface AppOptions {
   services: Services;
   /** A pino logger (see logging.ts for its options); none when absent. */
   logger?: FastifyBaseLogger;
-  trustProxy?: boolean;
+  /** Which X-Forwarded-For entries to believe (`true` is one proxy hop); none when absent. */
+  trustProxy?: TrustProxy | boolean;
+  /** KEYWARD_PUBLIC_URL's origin: the console's origin behind a proxy. */
+  publicUrl?: string;
+  /** Timeouts, the connection cap and the shutdown deadline of the listening server. */
+  limits?: Partial<ConnectionLimits>;
 }
 
 // Nothing Keyward accepts comes close; a small limit keeps hostile bodies cheap to refuse.
 const BODY_LIMIT = 64 * 1024;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const trust: TrustProxy = opts.trustProxy === true ? { hops: 1 } : (opts.trustProxy ?? false);
+  const peerTrusted = trustsPeer(trust);
+  const resolveAddress = trust === false ? undefined : clientAddressResolver(trust);
+  /**
+   * Fastify's own request.ip, given a trust function, walks X-Forwarded-For on every read and
+   * returns whatever string it lands on (and with trustProxy=true, the leftmost one, which the
+   * client chose). Instead the validated address is computed once per request and shadows the
+   * getter on that request, so every reader of request.ip (limits, audit, logs) sees the same one.
+   */
+  const setClientAddress = resolveAddress
+    ? (request: FastifyRequest) => {
+        Object.defineProperty(request, 'ip', { value: resolveAddress(request.raw.socket?.remoteAddress, request.headers['x-forwarded-for']), enumerable: true });
+      }
+    : undefined;
+  const limits = { ...defaultConnectionLimits, ...opts.limits };
+  const server = serverOptions(limits);
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // No child logger per request (pino's child() is a measurable cost on the hot path): the
     // few lines we write about a request carry its id themselves.
     childLoggerFactory: (logger) => logger,
-    trustProxy: opts.trustProxy ?? false,
+    // Only for X-Forwarded-Proto and -Host (request.protocol, request.host): believed from a
+    // trusted proxy. The client's address is set above.
+    trustProxy: trust === false ? false : (address: string, hop: number) => hop === 0 && peerTrusted(address),
+    requestTimeout: server.requestTimeout,
+    connectionTimeout: server.connectionTimeout,
+    keepAliveTimeout: server.keepAliveTimeout,
+    // While stopping, the onRequest hook below answers with Palette's v1Error, not Fastify's own body.
+    return503OnClosing: false,
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
     // One log line per request (written in onResponse below), not Fastify's two.
@@ -46,10 +78,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 4096 },
     requestIdHeader: false,
     clientErrorHandler,
-    frameworkErrors: frameworkErrorHandler,
+    frameworkErrors: setClientAddress
+      ? (err, request, reply) => {
+          setClientAddress(request);
+          frameworkErrorHandler(err, request, reply);
+        }
+      : frameworkErrorHandler,
     // Node answers a request without Host with a bare 400 of its own; let it through to the
     // onRequest hook below, which refuses it with Palette's v1Error body.
-    http: { requireHostHeader: false },
+    http: { requireHostHeader: false, ...server.http },
     ajv: {
       // Wrong types are errors, not something to coerce: `"isActive": "false"` must not revoke.
       // verbose: a failed check carries its schema, whose description validationMessages.ts uses.
@@ -59,13 +96,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   registerJsonBody(app);
+  // Read by the session cookies and the CSRF Origin check (publicUrl.ts).
+  app.decorate('publicOrigin', opts.publicUrl ? new URL(opts.publicUrl).origin : null);
+
+  // Stopping (app.close()): no new requests, and a deadline for those in flight.
+  const connections = trackConnections(app.server, limits.maxConnections);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    connections.endAfter(limits.shutdownTimeoutMs, (count) => app.log.warn({ connections: count }, 'shutdown deadline passed: closed the connections still open'));
+    done();
+  });
 
   // PostgreSQL cannot store NUL in text; no value Keyward takes has a use for it. Refuse it
   // in the path and query here, and in bodies in jsonBody.ts, rather than fail deep in the database.
   // Hooks on every request are written callback-style: this is the hot path, and an async
   // function per hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
+    setClientAddress?.(request);
     standardHeaders(request, reply);
+    if (closing) {
+      reply.header('connection', 'close');
+      return done(new KeywardError('ServiceUnavailable', 'The server is shutting down. Try again.'));
+    }
     done(
       /%00/.test(request.url)
         ? badRequest('The URL must not contain NUL characters.')
@@ -77,6 +130,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    // Stopping: a connection whose request has just been answered is idle now; close it rather
+    // than keep the shutdown waiting for it until the deadline.
+    if (closing) app.server.closeIdleConnections();
     done();
   });
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, KeywardError } from '../domain/errors.js';
+import { responseStarted } from './connections.js';
 import { standardHeaders } from './headers.js';
 
 /** The code for a bare status (Fastify's own 4xx errors): the registry's first code with that status. */
@@ -58,6 +59,8 @@ export function registerErrorHandling(app: FastifyInstance) {
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // A response already under way (its body still arriving, say) cannot be followed by another.
+  if (responseStarted(socket)) return void socket.destroy();
   const [status, reason, message] =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'Request Timeout', 'The request was not completed in time.']

@@ -8,6 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeywardError } from '../domain/errors.js';
 import { TOKEN_LIFETIME_MS } from '../service/tokens.js';
+import { expectedOrigin, reachedOverHttps } from './publicUrl.js';
 
 export const SESSION_COOKIE = 'keyward_session';
 export const CSRF_COOKIE = 'keyward_csrf';
@@ -22,7 +23,7 @@ function cookieOptions(request: FastifyRequest, httpOnly: boolean) {
     path: '/',
     httpOnly,
     sameSite: 'strict' as const,
-    secure: request.protocol === 'https',
+    secure: reachedOverHttps(request),
     maxAge: TOKEN_LIFETIME_MS / 1000,
   };
 }
@@ -41,7 +42,7 @@ export function clearSessionCookies(reply: FastifyReply): void {
 export function checkCsrf(request: FastifyRequest): void {
   if (SAFE_METHODS.has(request.method)) return;
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `${request.protocol}://${request.headers.host}`) {
+  if (origin !== undefined && origin !== expectedOrigin(request)) {
     throw new KeywardError('Forbidden', 'Cross-origin requests with the session cookie are not allowed.');
   }
   const expected = request.cookies[CSRF_COOKIE];

@@ -27,6 +27,8 @@ export interface ServiceOptions {
   cacheTtlMs?: number;
   /** Failed API key or token presentations allowed per client address per minute (0: no limit). */
   authFailuresPerMinute?: number;
+  /** Audit entries older than this many days are deleted (0 keeps them forever). */
+  auditRetentionDays?: number;
   onBackgroundError?: (err: unknown) => void;
 }
 
@@ -48,7 +50,13 @@ export interface Services {
   start(): Promise<void>;
   /** Stops it, writing what is pending. */
   stop(): Promise<void>;
+  /** Forgets what has outlived its use: old failure counts, and audit entries past their retention. Runs every 10 minutes. */
+  prune(): Promise<void>;
 }
+
+const DAY_MS = 86_400_000;
+/** Audit entries deleted per statement: each is short, so requests go on between them. */
+const AUDIT_PRUNE_BATCH = 1000;
 
 export function createServices(store: Store, opts: ServiceOptions): Services {
   const now = opts.now ?? Date.now;
@@ -70,12 +78,27 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   const signInLimits = opts.signInLimits ?? defaultSignInLimits;
   const failureWindowMs = 60_000;
-  // Failures only matter inside their limit's window: forget older ones now and then.
+  const auditRetentionDays = opts.auditRetentionDays ?? 365;
+  // Failures only matter inside their limit's window: forget older ones now and then. Audit
+  // entries go once past their retention, a batch at a time.
   let pruner: NodeJS.Timeout | undefined;
-  const prune = () => {
-    store.signInFailures.prune(now() - signInLimits.windowMs).catch(onError);
-    store.credentialFailures.prune(now() - 2 * failureWindowMs).catch(onError);
+  let pruning: Promise<void> | undefined;
+  let stopped = false;
+  const pruneAudits = async () => {
+    if (auditRetentionDays === 0) return;
+    const before = now() - auditRetentionDays * DAY_MS;
+    while ((await store.audits.pruneBatch(before, AUDIT_PRUNE_BATCH)) === AUDIT_PRUNE_BATCH && !stopped) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   };
+  const prune = () =>
+    (pruning ??= Promise.all([
+      store.signInFailures.prune(now() - signInLimits.windowMs),
+      store.credentialFailures.prune(now() - 2 * failureWindowMs),
+      pruneAudits(),
+    ])
+      .then(() => {})
+      .finally(() => (pruning = undefined)));
   return {
     store,
     now,
@@ -91,11 +114,14 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     async start() {
       await keyEvents?.start();
       lastUsed.start();
-      pruner = setInterval(prune, 10 * 60 * 1000);
+      pruner = setInterval(() => prune().catch(onError), 10 * 60 * 1000);
       pruner.unref();
     },
+    prune,
     async stop() {
+      stopped = true;
       if (pruner) clearInterval(pruner);
+      await pruning?.catch(() => {});
       await keyEvents?.stop();
       await lastUsed.stop();
     },

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { type Page, type PageRequest, toPage } from './paging.js';
 import type { AuditsTable, Database } from './schema.js';
 
@@ -11,6 +11,13 @@ export interface AuditEntry {
   resource: { kind: string; uid: string | null; name: string | null; ownerUid: string | null };
   address: string | null;
   details: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  tenantUid: string;
+  /** Only entries this user made, or about resources they own. */
+  involving?: string;
+  resourceUid?: string;
 }
 
 export class AuditRepository {
@@ -42,18 +49,67 @@ export class AuditRepository {
    * last entry already read. `involving` narrows to entries a user did or that concern their
    * resources.
    */
-  async list(filter: { tenantUid: string; involving?: string; resourceUid?: string }, page: PageRequest): Promise<Page<AuditEntry> & { count: number }> {
-    let q = this.db.selectFrom('audits').where('tenant_uid', '=', filter.tenantUid);
-    const involving = filter.involving;
-    if (involving !== undefined) {
-      q = q.where((eb) => eb.or([eb('actor_user_uid', '=', involving), eb('resource_owner_uid', '=', involving)]));
+  async list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry> & { count: number }> {
+    const { items, count } = this.listQueries(filter, page);
+    const total = await this.db.executeQuery<{ n: number | string }>(count);
+    const rows = (await this.db.executeQuery<Selectable<AuditsTable>>(items)).rows;
+    const { items: entries, continue: next } = toPage(rows, page.limit, (r) => [Number(r.seq), r.uid]);
+    return { items: entries.map(toEntry), continue: next, count: Number(total.rows[0].n) };
+  }
+
+  /** The two statements `list` runs (the page, and the count), compiled: tests check their query plans. */
+  listQueries(filter: AuditFilter, page: PageRequest): { items: CompiledQuery; count: CompiledQuery } {
+    const { tenantUid, involving, resourceUid } = filter;
+    const after = page.after?.position;
+    const db = this.db;
+    if (involving === undefined) {
+      let q = db.selectFrom('audits').where('tenant_uid', '=', tenantUid);
+      if (resourceUid !== undefined) q = q.where('resource_uid', '=', resourceUid);
+      return {
+        count: q.select((eb) => eb.fn.countAll<number>().as('n')).compile(),
+        items: (after !== undefined ? q.where('seq', '<', after) : q).selectAll().orderBy('seq', 'desc').limit(page.limit + 1).compile(),
+      };
     }
-    if (filter.resourceUid !== undefined) q = q.where('resource_uid', '=', filter.resourceUid);
-    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const after = page.after;
-    const rows = await (after ? q.where('seq', '<', after.position) : q).selectAll().orderBy('seq', 'desc').limit(page.limit + 1).execute();
-    const { items, continue: next } = toPage(rows, page.limit, (r) => [Number(r.seq), r.uid]);
-    return { items: items.map(toEntry), continue: next, count: Number(total.n) };
+    // A user's entries are those they made and those about what they own. `actor = ? OR owner = ?`
+    // leaves the database one choice, walking the tenant's log newest first until the page is
+    // full: the whole log for a user with few entries. Instead, each side is a range of its own
+    // index (audits_tenant_actor, audits_tenant_owner), read only as far as one page, and the
+    // union of the two is at most two pages of sequence numbers.
+    const side = (column: 'actor_user_uid' | 'resource_owner_uid') => {
+      let q = db.selectFrom('audits').select('seq').where('tenant_uid', '=', tenantUid).where(column, '=', involving);
+      if (resourceUid !== undefined) q = q.where('resource_uid', '=', resourceUid);
+      return q;
+    };
+    const pageOf = (column: 'actor_user_uid' | 'resource_owner_uid') => {
+      const q = side(column);
+      // SQLite allows no ORDER BY or LIMIT on a member of a UNION: each is wrapped as a subquery.
+      return db.selectFrom((after !== undefined ? q.where('seq', '<', after) : q).orderBy('seq', 'desc').limit(page.limit + 1).as('page')).select('seq');
+    };
+    return {
+      count: db
+        .selectFrom(side('actor_user_uid').union(side('resource_owner_uid')).as('mine'))
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .compile(),
+      items: db
+        .selectFrom('audits')
+        .selectAll()
+        .where('seq', 'in', pageOf('actor_user_uid').union(pageOf('resource_owner_uid')))
+        .orderBy('seq', 'desc')
+        .limit(page.limit + 1)
+        .compile(),
+    };
+  }
+
+  /**
+   * Deletes up to `batch` entries older than `before`, oldest first, and says how many went. A
+   * small batch keeps each statement short: on SQLite a statement holds the one connection.
+   */
+  async pruneBatch(before: number, batch: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('audits')
+      .where('seq', 'in', (eb) => eb.selectFrom('audits').select('seq').where('at', '<', before).orderBy('at').limit(batch))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 }
 

@@ -96,6 +96,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('credential_failures_window').on('credential_failures').column('window_start').execute();
       },
     },
+    // Sorts after 0003_sessions, which is written on another branch: keep the number.
+    '0004_audit_indexes': {
+      async up(db: Kysely<any>) {
+        // A plain user reads the entries they made and the entries about what they own: one
+        // index range per side, newest first, instead of a walk through the tenant's whole log.
+        await db.schema.createIndex('audits_tenant_actor').on('audits').columns(['tenant_uid', 'actor_user_uid', 'seq']).execute();
+        await db.schema.createIndex('audits_tenant_owner').on('audits').columns(['tenant_uid', 'resource_owner_uid', 'seq']).execute();
+        // Retention deletes by age.
+        await db.schema.createIndex('audits_at').on('audits').column('at').execute();
+      },
+    },
   };
 }
 
