@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { User } from '../domain/model.js';
-import { type Page, type PageRequest, toPage } from './paging.js';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import { isTenantAdmin, type User } from '../domain/model.js';
+import { type Page, type PageRequest, type Position, toPage } from './paging.js';
 import type { Database, UsersTable } from './schema.js';
 
 export interface UserWithPassword extends User {
@@ -22,8 +22,28 @@ function toUser(row: Selectable<UsersTable>): UserWithPassword {
   };
 }
 
+/** Users at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid). */
+const byPosition = (at: Position, cmp: '>' | '<=') => (eb: ExpressionBuilder<Database, 'users'>) =>
+  eb.or([
+    eb('created_at', cmp === '>' ? '>' : '<', at.position),
+    eb.and([eb('created_at', '=', at.position), eb('uid', cmp, at.uid)]),
+  ]);
+
+/** The fields a user update may change. */
+export interface UserFields {
+  email: string;
+  firstName: string;
+  lastName: string;
+  roles: string[];
+  updatedAt: number;
+}
+
 export class UserRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `rowLocks`: the database has SELECT ... FOR UPDATE (PostgreSQL). SQLite needs none: it has one writer. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks = false,
+  ) {}
 
   async insert(user: UserWithPassword): Promise<void> {
     await this.db
@@ -43,8 +63,14 @@ export class UserRepository {
       .execute();
   }
 
-  async findByUid(uid: string): Promise<UserWithPassword | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('uid', '=', uid).executeTakeFirst();
+  /**
+   * With `forUpdate` inside a transaction, the row is locked until commit: other changes to the
+   * user wait, and so do inserts of keys for them (their foreign key check locks the row too).
+   */
+  async findByUid(uid: string, opts: { forUpdate?: boolean } = {}): Promise<UserWithPassword | undefined> {
+    let q = this.db.selectFrom('users').selectAll().where('uid', '=', uid);
+    if (opts.forUpdate && this.rowLocks) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -53,21 +79,49 @@ export class UserRepository {
     return row && toUser(row);
   }
 
-  async list(tenantUid: string, page: PageRequest): Promise<Page<UserWithPassword> & { count: number }> {
+  /** A page of the tenant's users in a stable order (created_at, uid), from `after` or `offset`. */
+  async page(tenantUid: string, page: PageRequest): Promise<Page<UserWithPassword>> {
     let q = this.db.selectFrom('users').selectAll().where('tenant_uid', '=', tenantUid);
-    const after = page.after;
-    if (after) {
-      q = q.where((eb) =>
-        eb.or([eb('created_at', '>', after.position), eb.and([eb('created_at', '=', after.position), eb('uid', '>', after.uid)])]),
-      );
-    }
+    if (page.after) q = q.where(byPosition(page.after, '>'));
+    else if (page.offset) q = q.offset(page.offset);
     const rows = await q.orderBy('created_at').orderBy('uid').limit(page.limit + 1).execute();
-    const total = await this.db
+    return toPage(rows.map(toUser), page.limit, (u) => [u.createdAt, u.uid]);
+  }
+
+  /** How many users the tenant has; with `upTo`, how many come at or before that position. */
+  async count(tenantUid: string, upTo?: Position): Promise<number> {
+    let q = this.db.selectFrom('users').where('tenant_uid', '=', tenantUid);
+    if (upTo) q = q.where(byPosition(upTo, '<='));
+    const row = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async update(uid: string, fields: UserFields): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({
+        email: fields.email,
+        first_name: fields.firstName,
+        last_name: fields.lastName,
+        roles: JSON.stringify(fields.roles),
+        updated_at: fields.updatedAt,
+      })
+      .where('uid', '=', uid)
+      .execute();
+  }
+
+  /** Whether the tenant has a tenant admin other than `exceptUid`. */
+  async hasOtherAdmin(tenantUid: string, exceptUid: string): Promise<boolean> {
+    // The LIKE narrows the rows read; the roles are then parsed, so a role merely containing
+    // the words cannot count as one.
+    const rows = await this.db
       .selectFrom('users')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .select('roles')
       .where('tenant_uid', '=', tenantUid)
-      .executeTakeFirstOrThrow();
-    return { ...toPage(rows.map(toUser), page.limit, (u) => [u.createdAt, u.uid]), count: Number(total.n) };
+      .where('uid', '!=', exceptUid)
+      .where('roles', 'like', '%tenant-admin%')
+      .execute();
+    return rows.some((r) => isTenantAdmin(JSON.parse(r.roles)));
   }
 
   async recordSignIn(uid: string, at: number): Promise<void> {
