@@ -8,7 +8,7 @@
 import { decodeContinue, type Page, type PageRequest, type Position } from '../store/paging.js';
 
 /** The page size used while reading a whole listing from the database. */
-export const CHUNK_SIZE = 500;
+export const CHUNK_SIZE = 1000;
 
 export interface ListQuery {
   /** Most rows in the answer; `'all'`: every row from the start position. */

@@ -32,11 +32,15 @@ export interface KeyFilter {
   userUid?: string;
 }
 
-/** Keys at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid). */
+/**
+ * Rows at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid).
+ * The plain range on created_at is implied by the rest; it is there so that both databases
+ * read the index from the position on, instead of every row of the tenant for each page.
+ */
 const byPosition = (at: Position, cmp: '>' | '<=') => (eb: ExpressionBuilder<Database, 'api_keys'>) =>
-  eb.or([
-    eb('api_keys.created_at', cmp === '>' ? '>' : '<', at.position),
-    eb.and([eb('api_keys.created_at', '=', at.position), eb('api_keys.uid', cmp, at.uid)]),
+  eb.and([
+    eb('api_keys.created_at', cmp === '>' ? '>=' : '<=', at.position),
+    eb.or([eb('api_keys.created_at', cmp === '>' ? '>' : '<', at.position), eb('api_keys.uid', cmp, at.uid)]),
   ]);
 
 export interface KeyStateChange {

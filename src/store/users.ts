@@ -22,11 +22,15 @@ function toUser(row: Selectable<UsersTable>): UserWithPassword {
   };
 }
 
-/** Users at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid). */
+/**
+ * Rows at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid).
+ * The plain range on created_at is implied by the rest; it is there so that both databases
+ * read the index from the position on, instead of every row of the tenant for each page.
+ */
 const byPosition = (at: Position, cmp: '>' | '<=') => (eb: ExpressionBuilder<Database, 'users'>) =>
-  eb.or([
-    eb('created_at', cmp === '>' ? '>' : '<', at.position),
-    eb.and([eb('created_at', '=', at.position), eb('uid', cmp, at.uid)]),
+  eb.and([
+    eb('created_at', cmp === '>' ? '>=' : '<=', at.position),
+    eb.or([eb('created_at', cmp === '>' ? '>' : '<', at.position), eb('uid', cmp, at.uid)]),
   ]);
 
 /** The fields a user update may change. */
