@@ -196,6 +196,17 @@ eachDatabase('Users: PUT and PATCH /v1/users/{uid}', (h) => {
     assert.equal((await put(second.uid, { spec: { roles: ['viewer'] } }, second)).statusCode, 409, 'now the second is the only one');
   });
 
+  it('two admins demoting each other at the same moment leave the tenant one admin', async () => {
+    for (let round = 0; round < 5; round++) {
+      const first = await h().createTenant(`race-${round}-${Date.now()}`);
+      const second = await h().createUser({ admin: true, by: first });
+      const results = await Promise.all([put(second.uid, { spec: { roles: [] } }, first), put(first.uid, { spec: { roles: [] } }, second)]);
+      assert.deepEqual(results.map((r) => r.statusCode).sort(), [204, 409], `round ${round}: ${results.map((r) => r.body).join(' ')}`);
+      const users = (await h().inject('GET', '/v1/users?limit=0', { headers: results[0].statusCode === 204 ? first.auth : second.auth })).json().items;
+      assert.equal(users.filter((u: any) => u.spec.roles.includes('tenant-admin')).length, 1);
+    }
+  });
+
   it("demoting an admin takes admin power from their API keys at once, though verification had cached it", async () => {
     const boss = await h().createUser({ admin: true });
     const key = await h().createKey(boss);
