@@ -198,7 +198,6 @@ export class UserService {
   }
 }
 
-
 /** The rules a create applies, applied to an edited user. */
 function checkEditable(u: EditableUser): EditableUser {
   const roles = [...new Set(u.roles.map((r) => checkText(r, 'spec.roles', ROLE)))];
