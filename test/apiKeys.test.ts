@@ -125,6 +125,12 @@ eachDatabase('API keys: lifecycle', (h) => {
     const rest = await get('limit=0&offset=5');
     assert.deepEqual(rest.items.map((k: any) => k.metadata.uid), all.slice(5));
     assert.equal(rest.listmeta.offset, 7);
+    assert.equal(rest.listmeta.count, 7);
+    const restAfter = await get(`limit=0&continue=${first.listmeta.continue}`);
+    assert.deepEqual(restAfter.items.map((k: any) => k.metadata.uid), all.slice(3));
+    assert.deepEqual(restAfter.listmeta, { continue: '', count: 7, limit: 0, offset: 7 });
+    const nothingLeft = await get('limit=0&offset=50');
+    assert.deepEqual(nothingLeft.listmeta, { continue: '', count: 7, limit: 0, offset: 50 });
     // Past the end: nothing, and the next index stays where it was asked.
     const past = await get('limit=3&offset=50');
     assert.deepEqual(past.items, []);

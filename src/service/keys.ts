@@ -9,7 +9,7 @@ import type { KeyFilter } from '../store/apiKeys.js';
 import type { Repositories, Store } from '../store/store.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
 import type { KeyInvalidation } from './invalidation.js';
-import { type ListQuery, type Listing, list, type OrderedSource, startOf, stream } from './listing.js';
+import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, startOf, stream } from './listing.js';
 import { checkText } from './validate.js';
 
 export interface KeyServiceOptions {
@@ -108,11 +108,11 @@ export class KeyService {
    * Every key the caller may see from the start position, read a chunk at a time, for an
    * answer written out as it is read (Palette's clients read all keys in one answer).
    */
-  async stream(ctx: RequestContext, query: Omit<ListQuery, 'limit'> & { userUid?: string }) {
+  async stream(ctx: RequestContext, query: Omit<ListQuery, 'limit'> & { userUid?: string }): Promise<RowStream<ApiKeyWithOwner>> {
     const source = this.visibleKeys(ctx, query.userUid);
     if (!source) {
       startOf(query);
-      return { firstIndex: 0, chunks: (async function* () {})() };
+      return { firstIndex: 0, chunks: (async function* () {})(), count: async () => 0 };
     }
     return stream(source, query);
   }

@@ -77,11 +77,16 @@ export async function list<T>(source: OrderedSource<T>, query: ListQuery): Promi
   return { items, continue: next, count, offset: first + items.length };
 }
 
-/**
- * Every row from the start position, as chunks to be written out one after the other, with the
- * index of the first row (for `listmeta.offset` once the rows are written).
- */
-export async function stream<T>(source: OrderedSource<T>, query: Omit<ListQuery, 'limit'>): Promise<{ firstIndex: number; chunks: AsyncGenerator<T[]> }> {
+export interface RowStream<T> {
+  /** The index of the first row, for `listmeta.offset` once the rows are written. */
+  firstIndex: number;
+  chunks: AsyncGenerator<T[]>;
+  /** Every row of the listing (read when the stream did not start at the first row). */
+  count(): Promise<number>;
+}
+
+/** Every row from the start position, as chunks to be written out one after the other. */
+export async function stream<T>(source: OrderedSource<T>, query: Omit<ListQuery, 'limit'>): Promise<RowStream<T>> {
   const start = startOf(query);
-  return { firstIndex: await indexOf(source, start), chunks: chunks(source, start) };
+  return { firstIndex: await indexOf(source, start), chunks: chunks(source, start), count: () => source.count() };
 }

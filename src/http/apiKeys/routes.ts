@@ -105,7 +105,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
  * never a complete-looking partial list.
  */
 async function streamKeys(reply: FastifyReply, keys: KeyService, ctx: RequestContext, query: Parameters<KeyService['stream']>[1], at: number) {
-  const { firstIndex, chunks } = await keys.stream(ctx, query);
+  const { firstIndex, chunks, count } = await keys.stream(ctx, query);
   const item = reply.compileSerializationSchema(v1ApiKey);
   const meta = reply.compileSerializationSchema(listmeta);
   async function* body() {
@@ -116,7 +116,9 @@ async function streamKeys(reply: FastifyReply, keys: KeyService, ctx: RequestCon
       for (const k of chunk) text += (n++ === 0 ? '' : ',') + item(presentApiKey(k, at));
       yield text;
     }
-    yield `],"listmeta":${meta({ continue: '', count: firstIndex + n, limit: 0, offset: firstIndex + n })}}`;
+    // From the first row, the rows written are the count; from further on, ask.
+    const total = firstIndex === 0 ? n : await count();
+    yield `],"listmeta":${meta({ continue: '', count: total, limit: 0, offset: firstIndex + n })}}`;
   }
   return reply.type('application/json; charset=utf-8').send(Readable.from(body(), { objectMode: false }));
 }
