@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { insertKeys } from './helpers/bulk.js';
 import { createDatabase } from './helpers/databases.js';
-import { DAY, eachDatabase, Harness } from './helpers/harness.js';
+import { DAY, eachDatabase, Harness, SECRET } from './helpers/harness.js';
+import { assertPalette } from './helpers/palette.js';
 
 eachDatabase('API keys: lifecycle', (h) => {
   it('creates a key, shows it once, lists and gets it without the key value', async () => {
@@ -82,6 +84,96 @@ eachDatabase('API keys: lifecycle', (h) => {
     assert.deepEqual(seen.sort(), made.sort());
     const bad = await h().inject('GET', '/v1/apiKeys?continue=garbage', { headers: user.auth });
     assert.equal(bad.statusCode, 400);
+  });
+
+  it("pages with Palette's offset in a stable order, beside continue; continue wins when both are sent", async () => {
+    const user = await h().createUser();
+    // The harness clock stands still: every key has the same creation time, so the order rests on the tie-break.
+    for (let i = 0; i < 7; i++) await h().createKey(user, { name: `offset-${i}` });
+    const get = async (query: string) => {
+      const res = await h().inject('GET', `/v1/apiKeys?${query}`, { headers: user.auth });
+      assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
+      return res.json();
+    };
+    const all = (await get('limit=0')).items.map((k: any) => k.metadata.uid);
+    assert.equal(all.length, 7);
+    assert.deepEqual((await get('')).items.map((k: any) => k.metadata.uid), all, 'the same order without paging parameters');
+
+    const byOffset: string[] = [];
+    for (let offset = 0; offset < 7; ) {
+      const page = await get(`limit=3&offset=${offset}`);
+      byOffset.push(...page.items.map((k: any) => k.metadata.uid));
+      assert.equal(page.listmeta.offset, Math.min(offset + 3, 7), 'listmeta.offset is the next index');
+      assert.equal(page.listmeta.count, 7);
+      assert.equal(page.listmeta.limit, 3);
+      assert.equal(page.listmeta.continue === '', offset + 3 >= 7, 'continue is empty exactly on the last page');
+      offset = page.listmeta.offset;
+    }
+    assert.deepEqual(byOffset, all, 'offset pages, put together, are the whole list in order');
+
+    // Continue pages report the same next index, and a page found by continue equals the one found by offset.
+    const first = await get('limit=3');
+    assert.equal(first.listmeta.offset, 3);
+    const second = await get(`limit=3&continue=${first.listmeta.continue}`);
+    assert.deepEqual(second.items.map((k: any) => k.metadata.uid), all.slice(3, 6));
+    assert.equal(second.listmeta.offset, 6);
+    // Both sent: continue wins, whatever offset says.
+    const both = await get(`limit=3&offset=0&continue=${first.listmeta.continue}`);
+    assert.deepEqual(both.items.map((k: any) => k.metadata.uid), all.slice(3, 6));
+    assert.equal(both.listmeta.offset, 6);
+    // limit=0 with an offset: every key from there on.
+    const rest = await get('limit=0&offset=5');
+    assert.deepEqual(rest.items.map((k: any) => k.metadata.uid), all.slice(5));
+    assert.equal(rest.listmeta.offset, 7);
+    assert.equal(rest.listmeta.count, 7);
+    const restAfter = await get(`limit=0&continue=${first.listmeta.continue}`);
+    assert.deepEqual(restAfter.items.map((k: any) => k.metadata.uid), all.slice(3));
+    assert.deepEqual(restAfter.listmeta, { continue: '', count: 7, limit: 0, offset: 7 });
+    const nothingLeft = await get('limit=0&offset=50');
+    assert.deepEqual(nothingLeft.listmeta, { continue: '', count: 7, limit: 0, offset: 50 });
+    // Past the end: nothing, and the next index stays where it was asked.
+    const past = await get('limit=3&offset=50');
+    assert.deepEqual(past.items, []);
+    assert.equal(past.listmeta.offset, 50);
+    assert.equal(past.listmeta.continue, '');
+    for (const bad of ['offset=-1', 'offset=abc', 'offset=1.5', 'offset=9999999999']) {
+      const res = await h().inject('GET', `/v1/apiKeys?${bad}`, { headers: user.auth });
+      assert.equal(res.statusCode, 400, bad);
+      assert.equal(res.json().code, 'BadRequest');
+    }
+  });
+
+  it('without paging parameters, the answer holds every visible key, past any page size', async () => {
+    const owner = await h().createUser();
+    const other = await h().createUser();
+    const many = await insertKeys(h().store, { secret: SECRET, tenantUid: h().tenantUid, userUid: owner.uid, count: 1234, createdAt: h().clock.now });
+    const theirs = await h().createKey(other, { name: 'not-the-owners' });
+
+    const mine = await h().inject('GET', '/v1/apiKeys', { headers: owner.auth });
+    assert.equal(mine.statusCode, 200);
+    assert.match(String(mine.headers['content-type']), /^application\/json/);
+    const body = mine.json();
+    assertPalette('v1ApiKeys', body);
+    assert.deepEqual(body.items.map((k: any) => k.metadata.uid).sort(), [...many].sort(), 'every key of the owner, and only theirs');
+    assert.deepEqual(body.listmeta, { continue: '', count: 1234, limit: 0, offset: 1234 });
+    for (const k of body.items.slice(0, 5)) assert.deepEqual(Object.keys(k).sort(), ['metadata', 'spec', 'status']);
+
+    const tenant = (await h().inject('GET', '/v1/apiKeys', { headers: h().admin.auth })).json();
+    assert.ok(tenant.items.length >= 1235, 'a tenant admin sees every key of the tenant');
+    assert.equal(new Set(tenant.items.map((k: any) => k.metadata.uid)).size, tenant.items.length, 'no key twice');
+    assert.ok(tenant.items.some((k: any) => k.metadata.uid === theirs.uid));
+    const filtered = (await h().inject('GET', `/v1/apiKeys?userUid=${owner.uid}`, { headers: h().admin.auth })).json();
+    assert.equal(filtered.items.length, 1234);
+    // A plain user asking for another's keys still sees nothing.
+    assert.deepEqual((await h().inject('GET', `/v1/apiKeys?userUid=${owner.uid}`, { headers: other.auth })).json().items, []);
+
+    // Paging still pages when asked.
+    const paged = (await h().inject('GET', '/v1/apiKeys?limit=1000', { headers: owner.auth })).json();
+    assert.equal(paged.items.length, 1000);
+    assert.notEqual(paged.listmeta.continue, '');
+    const next = (await h().inject('GET', `/v1/apiKeys?continue=${paged.listmeta.continue}`, { headers: owner.auth })).json();
+    assert.equal(next.items.length, 234);
+    assert.deepEqual([...paged.items, ...next.items].map((k: any) => k.metadata.uid), body.items.map((k: any) => k.metadata.uid));
   });
 });
 

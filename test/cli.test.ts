@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Store } from '../src/store/store.js';
+import { insertKeys } from './helpers/bulk.js';
 import { databases, type TestDatabase } from './helpers/databases.js';
 import { http, run, type ServerProcess, startServer } from './helpers/server.js';
 
@@ -106,6 +107,28 @@ for (const factory of databases()) {
       assert.doesNotMatch(json.stdout.replace(/\n/g, ''), raw);
       assert.equal(JSON.parse(json.stdout).find((k: any) => k.metadata.uid === uid).metadata.name, evil, 'the JSON still means the stored name');
       assert.equal((await run(['keys', 'delete', uid, ...login], { env })).code, 0);
+    });
+
+    it('keys list follows continue, a page at a time, to the last key', async () => {
+      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'admin-password-1'];
+      const signIn = await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } });
+      const me = (await http(`${server.url}/v1/users/info`, { headers: { Authorization: signIn.body.Authorization } })).body;
+      const store = await Store.open(db.url);
+      let made: string[];
+      try {
+        made = await insertKeys(store, { secret: env.KEYWARD_SECRET, tenantUid: me.tenantUid, userUid: me.userUid, count: 1234, createdAt: Date.now(), prefix: 'cli-many' });
+      } finally {
+        await store.close();
+      }
+      const list = await run(['keys', 'list', '--json', ...login], { env });
+      assert.equal(list.code, 0, list.stderr);
+      const listed = new Set(JSON.parse(list.stdout).map((k: any) => k.metadata.uid));
+      assert.ok(made.every((uid) => listed.has(uid)), 'every key, past any one page');
+      // Its requests, as the server logged them: pages of 500, each after the previous one's continue.
+      await new Promise((r) => setTimeout(r, 500));
+      const urls = [...server.stdout().matchAll(/"url":"(\/v1\/apiKeys[^"]*)"/g)].map((m) => m[1]).filter((u) => u.includes('limit=500'));
+      assert.ok(urls.length >= 3, `pages requested: ${urls.join(' ')}`);
+      assert.ok(urls.slice(-2).every((u) => /[?&]continue=[A-Za-z0-9_-]+/.test(u)), urls.join(' '));
     });
 
     it('clear errors: no credentials, unreachable server, unknown command', async () => {

@@ -1,6 +1,7 @@
 /** Palette compatibility: response shapes, and the quirks of Palette's clients. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { insertUsers } from './helpers/bulk.js';
 import { eachDatabase } from './helpers/harness.js';
 import { assertPalette } from './helpers/palette.js';
 
@@ -110,6 +111,58 @@ eachDatabase('Palette compatibility', (h) => {
     assert.equal(res.statusCode, 204);
   });
 
+  it("GET /v1/users?limit=0 answers every user at once, as Palette's Go SDK (GetUsers, GetUserByEmail...) reads it", async () => {
+    const admin = await h().createTenant(`many-users-${Date.now()}`);
+    const inserted = await insertUsers(h().store, { tenantUid: admin.tenantUid, count: 1050, createdAt: h().clock.now });
+    const all = await h().inject('GET', '/v1/users?limit=0', { headers: admin.auth });
+    assert.equal(all.statusCode, 200);
+    const body = all.json();
+    assertPalette('v1Users', body);
+    assert.equal(body.items.length, 1051, 'the tenant admin and every inserted user');
+    assert.deepEqual(body.listmeta, { continue: '', count: 1051, limit: 0, offset: 1051 });
+    const uids = new Set(body.items.map((u: any) => u.metadata.uid));
+    assert.ok(inserted.every((uid) => uids.has(uid)));
+    assert.ok(uids.has(admin.uid));
+    // What the SDK's GetUserByEmail does with the answer: find one user among all of them.
+    assert.ok(body.items.some((u: any) => u.spec.emailId === `bulk-1049-${inserted[1049].slice(0, 6)}@example.com`));
+    // Without limit, the default page still applies, and says there is more.
+    const page = (await h().inject('GET', '/v1/users', { headers: admin.auth })).json();
+    assert.equal(page.items.length, 1000);
+    assert.notEqual(page.listmeta.continue, '');
+    assert.equal(page.listmeta.offset, 1000);
+  });
+
+  it("GET /v1/users pages with Palette's offset in a stable order; continue wins over offset", async () => {
+    const admin = await h().createTenant(`offset-users-${Date.now()}`);
+    // One creation time for all: the order must rest on a tie-break that does not move between pages.
+    await insertUsers(h().store, { tenantUid: admin.tenantUid, count: 9, createdAt: h().clock.now + 1 });
+    const get = async (query: string) => {
+      const res = await h().inject('GET', `/v1/users?${query}`, { headers: admin.auth });
+      assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
+      assertPalette('v1Users', res.json());
+      return res.json();
+    };
+    const all = (await get('limit=0')).items.map((u: any) => u.metadata.uid);
+    assert.equal(all.length, 10);
+    const seen: string[] = [];
+    let offset = 0;
+    do {
+      const page = await get(`limit=4&offset=${offset}`);
+      assert.equal(page.listmeta.count, 10);
+      assert.equal(page.listmeta.offset, Math.min(offset + 4, 10));
+      seen.push(...page.items.map((u: any) => u.metadata.uid));
+      offset = page.listmeta.offset;
+    } while (offset < 10);
+    assert.deepEqual(seen, all);
+    // Mixed: a continue page reports the next index, and continue wins when both are sent.
+    const first = await get('limit=4');
+    const both = await get(`limit=4&offset=8&continue=${first.listmeta.continue}`);
+    assert.deepEqual(both.items.map((u: any) => u.metadata.uid), all.slice(4, 8));
+    assert.equal(both.listmeta.offset, 8);
+    assert.deepEqual((await get('limit=0&offset=7')).items.map((u: any) => u.metadata.uid), all.slice(7));
+    assert.equal((await h().inject('GET', '/v1/users?offset=x', { headers: admin.auth })).statusCode, 400);
+  });
+
   it('the OpenAPI document and the docs page are served', async () => {
     const doc = await h().inject('GET', '/v1/openapi.json');
     assert.equal(doc.statusCode, 200);
@@ -117,6 +170,8 @@ eachDatabase('Palette compatibility', (h) => {
     for (const p of ['/v1/apiKeys', '/v1/apiKeys/{uid}', '/v1/apiKeys/{uid}/state', '/v1/auth/authenticate', '/v1/users', '/v1/audits', '/v1/apiKeys/verify', '/v1/auth/check']) {
       assert.ok(paths.includes(p), `${p} is documented`);
     }
+    const user = doc.json().paths['/v1/users/{uid}'];
+    for (const method of ['get', 'put', 'patch', 'delete']) assert.ok(user[method], `${method.toUpperCase()} /v1/users/{uid} is documented`);
     const page = await h().inject('GET', '/docs/');
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /swagger/i);

@@ -37,6 +37,23 @@ export class KeywardClient {
     return this.call(method, path, body, await this.credentials());
   }
 
+  /**
+   * Every item of a list, a page of `pageSize` at a time, following `listmeta.continue` to the
+   * end: each answer stays small however many items there are.
+   */
+  async listAll(path: string, query: Record<string, string> = {}, pageSize = 500): Promise<any[]> {
+    const items: any[] = [];
+    let next = '';
+    do {
+      const params = new URLSearchParams({ ...query, limit: String(pageSize) });
+      if (next) params.set('continue', next);
+      const page = await this.request('GET', `${path}?${params}`);
+      items.push(...page.items);
+      next = page.listmeta?.continue ?? '';
+    } while (next);
+    return items;
+  }
+
   private async call(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<any> {
     let response: Response;
     try {

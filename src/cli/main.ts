@@ -117,8 +117,7 @@ async function keys(sub: string | undefined, positionals: string[], values: Valu
   };
   switch (sub) {
     case 'list': {
-      const query = values.user ? `?userUid=${encodeURIComponent(values.user)}` : '';
-      const { items } = await api.request('GET', `/v1/apiKeys${query}`);
+      const items = await api.listAll('/v1/apiKeys', values.user ? { userUid: values.user } : {});
       const rows = items.map((k: any) => [
         k.metadata.uid,
         k.metadata.name,

@@ -48,6 +48,32 @@ export function parseLimit(raw: string | undefined, fallback: number, max: numbe
   return Math.min(Math.max(Number(raw), 1), max);
 }
 
+/** Palette's `offset`, for lists that take it beside `continue`: the index of the first row wanted. */
+export const offsetQuery = {
+  offset: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'Index of the first item wanted; `continue` wins when both are sent' },
+} as const;
+
+export interface PagingParams {
+  limit?: string;
+  continue?: string;
+  offset?: string;
+}
+
+/**
+ * `limit`, `continue` and `offset` of a list that takes all three. `limit=0` asks for every row
+ * from the start position (Palette's Go SDK sends it and reads one answer); an absent limit
+ * means `fallback`. `listmetaLimit` is what the answer reports: the page size, or 0 for all.
+ */
+export function parsePaging(q: PagingParams, fallback: number | 'all', max: number) {
+  const limit: number | 'all' = q.limit === undefined ? fallback : Number(q.limit) === 0 ? 'all' : Math.min(Number(q.limit), max);
+  return {
+    limit,
+    continue: q.continue,
+    offset: q.offset === undefined ? undefined : Number(q.offset),
+    listmetaLimit: limit === 'all' ? 0 : limit,
+  };
+}
+
 export const v1ApiKey = {
   type: 'object',
   properties: {

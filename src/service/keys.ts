@@ -5,11 +5,11 @@ import { checkNewExpiry, isExpired, toRfc3339 } from '../domain/expiry.js';
 import type { ApiKeyWithOwner } from '../domain/model.js';
 import { canSeeKey, keyOwnerRequest, mayReactivate } from '../domain/policies.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/dialects.js';
-import type { Page } from '../store/paging.js';
-import { decodeContinue } from '../store/paging.js';
+import type { KeyFilter } from '../store/apiKeys.js';
 import type { Repositories, Store } from '../store/store.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
 import type { KeyInvalidation } from './invalidation.js';
+import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, startOf, stream } from './listing.js';
 import { checkText } from './validate.js';
 
 export interface KeyServiceOptions {
@@ -100,14 +100,35 @@ export class KeyService {
     return owner.userUid;
   }
 
-  async list(ctx: RequestContext, query: { userUid?: string; limit: number; continue?: string }): Promise<Page<ApiKeyWithOwner> & { count: number }> {
-    const after = decodeContinue(query.continue);
-    // A plain user sees only their own keys, whatever the filter asks for.
-    if (!ctx.actor.isAdmin && query.userUid !== undefined && query.userUid !== ctx.actor.userUid) {
-      return { items: [], continue: '', count: 0 };
+  /** A page of the keys the caller may see (see listing.ts for limit, continue and offset). */
+  async list(ctx: RequestContext, query: ListQuery & { userUid?: string }): Promise<Listing<ApiKeyWithOwner>> {
+    const source = this.visibleKeys(ctx, query.userUid);
+    if (!source) {
+      startOf(query); // a bad continue token is still a bad request
+      return { items: [], continue: '', count: 0, offset: 0 };
     }
-    const userUid = ctx.actor.isAdmin ? query.userUid : ctx.actor.userUid;
-    return this.store.apiKeys.list({ tenantUid: ctx.actor.tenantUid, userUid }, { limit: query.limit, after });
+    return list(source, query);
+  }
+
+  /**
+   * Every key the caller may see from the start position, read a chunk at a time, for an
+   * answer written out as it is read (Palette's clients read all keys in one answer).
+   */
+  async stream(ctx: RequestContext, query: Omit<ListQuery, 'limit'> & { userUid?: string }): Promise<RowStream<ApiKeyWithOwner>> {
+    const source = this.visibleKeys(ctx, query.userUid);
+    if (!source) {
+      startOf(query);
+      return { firstIndex: 0, chunks: (async function* () {})(), count: async () => 0 };
+    }
+    return stream(source, query);
+  }
+
+  /** The keys a listing by `ctx` shows, or undefined when it shows none. */
+  private visibleKeys(ctx: RequestContext, userUid: string | undefined): OrderedSource<ApiKeyWithOwner> | undefined {
+    // A plain user sees only their own keys, whatever the filter asks for.
+    if (!ctx.actor.isAdmin && userUid !== undefined && userUid !== ctx.actor.userUid) return undefined;
+    const filter: KeyFilter = { tenantUid: ctx.actor.tenantUid, userUid: ctx.actor.isAdmin ? userUid : ctx.actor.userUid };
+    return { page: (request) => this.store.apiKeys.page(filter, request), count: (upTo) => this.store.apiKeys.count(filter, upTo) };
   }
 
   async get(ctx: RequestContext, uid: string): Promise<ApiKeyWithOwner> {

@@ -1,14 +1,15 @@
 /** User and tenant use cases. */
 import { randomBytes } from 'node:crypto';
-import { conflict, forbidden, notFound } from '../domain/errors.js';
-import { TENANT_ADMIN_ROLE } from '../domain/model.js';
+import { badRequest, conflict, forbidden, notFound } from '../domain/errors.js';
+import { isTenantAdmin, TENANT_ADMIN_ROLE } from '../domain/model.js';
 import { canSeeUser } from '../domain/policies.js';
+import { applyUserPatch, applyUserUpdate, type EditableUser, type PatchOperation, type UserUpdate, userChanges } from '../domain/userEdits.js';
 import { isUniqueViolation } from '../store/dialects.js';
-import { decodeContinue } from '../store/paging.js';
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
 import type { KeyInvalidation } from './invalidation.js';
+import { type ListQuery, type Listing, list } from './listing.js';
 import { hashPassword } from './passwords.js';
 import { checkEmail, checkPassword, checkText } from './validate.js';
 
@@ -23,6 +24,7 @@ export interface CreateUserInput {
 
 const NAME = { min: 0, max: 128 };
 const ROLE = { min: 1, max: 64 };
+const MAX_ROLES = 32;
 
 /** A strong generated password: 24 base64url characters, 144 bits. */
 export const generatePassword = () => randomBytes(18).toString('base64url');
@@ -73,15 +75,75 @@ export class UserService {
     }
   }
 
-  async list(ctx: RequestContext, query: { limit: number; continue?: string }) {
+  /** A page of the tenant's users, or all of them with `limit: 'all'` (see listing.ts). */
+  async list(ctx: RequestContext, query: ListQuery): Promise<Listing<UserWithPassword>> {
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can list the users of the tenant.');
-    return this.store.users.list(ctx.actor.tenantUid, { limit: query.limit, after: decodeContinue(query.continue) });
+    const { tenantUid } = ctx.actor;
+    return list({ page: (request) => this.store.users.page(tenantUid, request), count: (upTo) => this.store.users.count(tenantUid, upTo) }, query);
   }
 
   async get(ctx: RequestContext, uid: string): Promise<UserWithPassword> {
     const user = await this.store.users.findByUid(uid);
     if (!user || !canSeeUser(ctx.actor, user)) throw notFound(`User ${uid}`);
     return user;
+  }
+
+  /**
+   * `PUT /v1/users/{uid}`: a tenant admin changes any user of the tenant; anyone else only their
+   * own first and last name.
+   */
+  update(ctx: RequestContext, uid: string, update: UserUpdate): Promise<void> {
+    return this.edit(ctx, uid, 'PUT', (user) => applyUserUpdate(user, update));
+  }
+
+  /** `PATCH /v1/users/{uid}` (a JSON Patch, see userEdits.ts): tenant admins only. */
+  patch(ctx: RequestContext, uid: string, ops: PatchOperation[]): Promise<void> {
+    return this.edit(ctx, uid, 'PATCH', (user) => applyUserPatch(user, ops));
+  }
+
+  /**
+   * One user change, checked as a create is, in one transaction with its audit entry. A change
+   * of roles or email changes the principal that the user's API keys carry, which verification
+   * caches (here and on every other instance): all of the user's keys are announced as changed.
+   */
+  private async edit(ctx: RequestContext, uid: string, via: 'PUT' | 'PATCH', change: (user: EditableUser) => EditableUser): Promise<void> {
+    const { actor } = ctx;
+    const now = this.opts.now();
+    let email = '';
+    let announced: string[] = [];
+    try {
+      await this.store.transaction(async (tx) => {
+        // Tenant first, then user: edits that could leave the tenant without an admin run one at a time.
+        await tx.tenants.lock(actor.tenantUid);
+        const user = await tx.users.findByUid(uid, { lock: 'update' });
+        if (!user || !canSeeUser(actor, user)) throw notFound(`User ${uid}`);
+        if (via === 'PATCH' && !actor.isAdmin) {
+          throw forbidden('Only a tenant admin can patch users. To change your own first or last name, use PUT /v1/users/{uid}.');
+        }
+        const next = checkEditable(change(user));
+        email = next.email;
+        const changes = userChanges(user, next);
+        if (!actor.isAdmin && (changes.email || changes.roles)) {
+          throw forbidden('You can change only your own first and last name. Ask a tenant admin to change your email or roles.');
+        }
+        if (isTenantAdmin(user.roles) && !isTenantAdmin(next.roles) && !(await tx.users.hasOtherAdmin(user.tenantUid, uid))) {
+          throw conflict(`${user.email} is the tenant's only tenant admin. Make another user a tenant admin first.`, { field: 'spec.roles' });
+        }
+        if (Object.keys(changes).length > 0) {
+          await tx.users.update(uid, { ...next, updatedAt: now });
+          if (changes.email || changes.roles) {
+            // The user's row is locked: no key can be added for them before this commits.
+            announced = await tx.apiKeys.uidsOfUser(uid);
+            await tx.keyEvents.changed(announced);
+          }
+        }
+        await tx.audits.insert(auditEntry(ctx, now, 'user.update', userResource({ uid, email: next.email }), { via, changes }));
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`A user with email ${email} already exists.`, { field: 'spec.emailId' });
+      throw err;
+    }
+    if (announced.length > 0) await this.opts.invalidation.keysChanged(announced);
   }
 
   /** Deletes the user and their keys; the keys stop authenticating at once. */
@@ -93,7 +155,9 @@ export class UserService {
       // The lock waits for keys being created for the user to commit, and makes later ones wait
       // and then find the user gone (KeyService.create), so the delete below returns every key
       // the user has, one committed a moment ago included: none is cascaded away unannounced to
-      // live on in another instance's cache.
+      // live on in another instance's cache. The tenant first, as edits take it: deleting one
+      // admin while being demoted by them must not leave the tenant with none.
+      await tx.tenants.lock(ctx.actor.tenantUid);
       const user = await tx.users.findByUid(uid, { lock: 'update' });
       if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${uid}`);
       const uids = await tx.apiKeys.deleteOfUser(uid);
@@ -140,3 +204,14 @@ export class UserService {
   }
 }
 
+/** The rules a create applies, applied to an edited user. */
+function checkEditable(u: EditableUser): EditableUser {
+  const roles = [...new Set(u.roles.map((r) => checkText(r, 'spec.roles', ROLE)))];
+  if (roles.length > MAX_ROLES) throw badRequest(`A user can have at most ${MAX_ROLES} roles.`, { field: 'spec.roles' });
+  return {
+    email: checkEmail(u.email),
+    firstName: checkText(u.firstName, 'spec.firstName', NAME),
+    lastName: checkText(u.lastName, 'spec.lastName', NAME),
+    roles,
+  };
+}

@@ -1,9 +1,9 @@
 import { setImmediate } from 'node:timers/promises';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { ApiKey, ApiKeyWithOwner } from '../domain/model.js';
 import { isTenantAdmin } from '../domain/model.js';
 import type { KeyWithPrincipal } from '../domain/verification.js';
-import { type Page, type PageRequest, toPage } from './paging.js';
+import { type Page, type PageRequest, type Position, toPage } from './paging.js';
 import type { ApiKeysTable, Database } from './schema.js';
 
 type KeyRow = Selectable<ApiKeysTable> & { first_name: string; last_name: string; email: string };
@@ -27,6 +27,22 @@ function toKey(row: KeyRow): ApiKeyWithOwner {
     owner: { firstName: row.first_name, lastName: row.last_name, email: row.email },
   };
 }
+
+export interface KeyFilter {
+  tenantUid: string;
+  userUid?: string;
+}
+
+/**
+ * Rows at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid).
+ * The plain range on created_at is implied by the rest; it is there so that both databases
+ * read the index from the position on, instead of every row of the tenant for each page.
+ */
+const byPosition = (at: Position, cmp: '>' | '<=') => (eb: ExpressionBuilder<Database, 'api_keys'>) =>
+  eb.and([
+    eb('api_keys.created_at', cmp === '>' ? '>=' : '<=', at.position),
+    eb.or([eb('api_keys.created_at', cmp === '>' ? '>' : '<', at.position), eb('api_keys.uid', cmp, at.uid)]),
+  ]);
 
 export interface KeyStateChange {
   isActive: boolean;
@@ -110,25 +126,27 @@ export class ApiKeyRepository {
     };
   }
 
-  async list(filter: { tenantUid: string; userUid?: string }, page: PageRequest): Promise<Page<ApiKeyWithOwner> & { count: number }> {
+  /**
+   * A page of keys in a stable order (created_at, uid), from `after` or `offset`. Each page is
+   * one short indexed query, so a caller reading every key page by page holds no transaction
+   * and no connection between pages.
+   */
+  async page(filter: KeyFilter, page: PageRequest): Promise<Page<ApiKeyWithOwner>> {
     let q = this.selectWithOwner().where('api_keys.tenant_uid', '=', filter.tenantUid);
-    let c = this.db.selectFrom('api_keys').where('tenant_uid', '=', filter.tenantUid);
-    if (filter.userUid !== undefined) {
-      q = q.where('api_keys.user_uid', '=', filter.userUid);
-      c = c.where('user_uid', '=', filter.userUid);
-    }
-    const after = page.after;
-    if (after) {
-      q = q.where((eb) =>
-        eb.or([
-          eb('api_keys.created_at', '>', after.position),
-          eb.and([eb('api_keys.created_at', '=', after.position), eb('api_keys.uid', '>', after.uid)]),
-        ]),
-      );
-    }
+    if (filter.userUid !== undefined) q = q.where('api_keys.user_uid', '=', filter.userUid);
+    if (page.after) q = q.where(byPosition(page.after, '>'));
+    else if (page.offset) q = q.offset(page.offset);
     const rows = await q.orderBy('api_keys.created_at').orderBy('api_keys.uid').limit(page.limit + 1).execute();
-    const total = await c.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { ...toPage(rows.map(toKey), page.limit, (k) => [k.createdAt, k.uid]), count: Number(total.n) };
+    return toPage(rows.map(toKey), page.limit, (k) => [k.createdAt, k.uid]);
+  }
+
+  /** How many keys match; with `upTo`, how many come at or before that position. */
+  async count(filter: KeyFilter, upTo?: Position): Promise<number> {
+    let q = this.db.selectFrom('api_keys').where('api_keys.tenant_uid', '=', filter.tenantUid);
+    if (filter.userUid !== undefined) q = q.where('api_keys.user_uid', '=', filter.userUid);
+    if (upTo) q = q.where(byPosition(upTo, '<='));
+    const row = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async update(uid: string, fields: { name: string; description: string; expiry: number; updatedAt: number }): Promise<void> {
@@ -158,6 +176,12 @@ export class ApiKeyRepository {
   }
 
   /** Deletes every key of the user and returns the uids of exactly those deleted, to be announced. */
+  /** The uids of a user's keys; hold the user's row lock for the answer to stay complete. */
+  async uidsOfUser(userUid: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('api_keys').select('uid').where('user_uid', '=', userUid).execute();
+    return rows.map((r) => r.uid);
+  }
+
   async deleteOfUser(userUid: string): Promise<string[]> {
     const rows = await this.db.deleteFrom('api_keys').where('user_uid', '=', userUid).returning('uid').execute();
     return rows.map((r) => r.uid);

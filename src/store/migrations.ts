@@ -107,6 +107,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('audits_at').on('audits').column('at').execute();
       },
     },
+    // Numbered after the sessions and audit migrations of the same release.
+    '0005_api_keys_user_created': {
+      async up(db: Kysely<any>) {
+        // A user's own listing (every plain user's GET /v1/apiKeys) in its order, page after page,
+        // without reading the rest of the tenant's keys for each page.
+        await db.schema.createIndex('api_keys_user_created').on('api_keys').columns(['user_uid', 'created_at', 'uid']).execute();
+      },
+    },
   };
 }
 

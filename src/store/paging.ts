@@ -2,12 +2,21 @@
  * Keyset paging in Palette's shape: `limit` and an opaque `continue` token, the position of
  * the last row returned as (sort position, uid): `created_at` for keys and users, the sequence
  * number for the audit log. Stable while rows are added or removed.
+ * Palette's `offset` (a start index) is offered beside it for keys and users: the same order,
+ * entered by counting rows instead of by position.
  */
 import { badRequest } from '../domain/errors.js';
 
+export interface Position {
+  position: number;
+  uid: string;
+}
+
 export interface PageRequest {
   limit: number;
-  after?: { position: number; uid: string };
+  after?: Position;
+  /** Rows to skip first (Palette's `offset`); only read when `after` is absent. */
+  offset?: number;
 }
 
 export interface Page<T> {

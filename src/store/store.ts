@@ -26,7 +26,7 @@ export class Repositories {
     protected readonly db: Kysely<Database>,
     dialect: Dialect,
   ) {
-    this.tenants = new TenantRepository(db);
+    this.tenants = new TenantRepository(db, dialect === 'postgres');
     this.users = new UserRepository(db, dialect === 'postgres');
     this.apiKeys = new ApiKeyRepository(db, dialect === 'postgres');
     this.audits = new AuditRepository(db);

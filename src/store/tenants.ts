@@ -3,7 +3,20 @@ import type { Tenant } from '../domain/model.js';
 import type { Database } from './schema.js';
 
 export class TenantRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `rowLocks`: the database has SELECT ... FOR UPDATE (PostgreSQL). SQLite needs none: it has one writer. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks = false,
+  ) {}
+
+  /**
+   * Inside a transaction, holds the tenant's row until commit, so that changes which must see
+   * the tenant's users as a whole (keeping a tenant admin) happen one at a time.
+   */
+  async lock(uid: string): Promise<void> {
+    if (!this.rowLocks) return;
+    await this.db.selectFrom('tenants').select('uid').where('uid', '=', uid).forUpdate().execute();
+  }
 
   async insert(tenant: Tenant): Promise<void> {
     await this.db

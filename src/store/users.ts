@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { User } from '../domain/model.js';
-import { type Page, type PageRequest, toPage } from './paging.js';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import { isTenantAdmin, type User } from '../domain/model.js';
+import { type Page, type PageRequest, type Position, toPage } from './paging.js';
 import type { Database, UsersTable } from './schema.js';
 
 export interface UserWithPassword extends User {
@@ -20,6 +20,26 @@ function toUser(row: Selectable<UsersTable>): UserWithPassword {
     updatedAt: row.updated_at,
     lastSignInAt: row.last_sign_in_at,
   };
+}
+
+/**
+ * Rows at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid).
+ * The plain range on created_at is implied by the rest; it is there so that both databases
+ * read the index from the position on, instead of every row of the tenant for each page.
+ */
+const byPosition = (at: Position, cmp: '>' | '<=') => (eb: ExpressionBuilder<Database, 'users'>) =>
+  eb.and([
+    eb('created_at', cmp === '>' ? '>=' : '<=', at.position),
+    eb.or([eb('created_at', cmp === '>' ? '>' : '<', at.position), eb('uid', cmp, at.uid)]),
+  ]);
+
+/** The fields a user update may change. */
+export interface UserFields {
+  email: string;
+  firstName: string;
+  lastName: string;
+  roles: string[];
+  updatedAt: number;
 }
 
 export class UserRepository {
@@ -67,21 +87,49 @@ export class UserRepository {
     return row && toUser(row);
   }
 
-  async list(tenantUid: string, page: PageRequest): Promise<Page<UserWithPassword> & { count: number }> {
+  /** A page of the tenant's users in a stable order (created_at, uid), from `after` or `offset`. */
+  async page(tenantUid: string, page: PageRequest): Promise<Page<UserWithPassword>> {
     let q = this.db.selectFrom('users').selectAll().where('tenant_uid', '=', tenantUid);
-    const after = page.after;
-    if (after) {
-      q = q.where((eb) =>
-        eb.or([eb('created_at', '>', after.position), eb.and([eb('created_at', '=', after.position), eb('uid', '>', after.uid)])]),
-      );
-    }
+    if (page.after) q = q.where(byPosition(page.after, '>'));
+    else if (page.offset) q = q.offset(page.offset);
     const rows = await q.orderBy('created_at').orderBy('uid').limit(page.limit + 1).execute();
-    const total = await this.db
+    return toPage(rows.map(toUser), page.limit, (u) => [u.createdAt, u.uid]);
+  }
+
+  /** How many users the tenant has; with `upTo`, how many come at or before that position. */
+  async count(tenantUid: string, upTo?: Position): Promise<number> {
+    let q = this.db.selectFrom('users').where('tenant_uid', '=', tenantUid);
+    if (upTo) q = q.where(byPosition(upTo, '<='));
+    const row = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async update(uid: string, fields: UserFields): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({
+        email: fields.email,
+        first_name: fields.firstName,
+        last_name: fields.lastName,
+        roles: JSON.stringify(fields.roles),
+        updated_at: fields.updatedAt,
+      })
+      .where('uid', '=', uid)
+      .execute();
+  }
+
+  /** Whether the tenant has a tenant admin other than `exceptUid`. */
+  async hasOtherAdmin(tenantUid: string, exceptUid: string): Promise<boolean> {
+    // The LIKE narrows the rows read; the roles are then parsed, so a role merely containing
+    // the words cannot count as one.
+    const rows = await this.db
       .selectFrom('users')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .select('roles')
       .where('tenant_uid', '=', tenantUid)
-      .executeTakeFirstOrThrow();
-    return { ...toPage(rows.map(toUser), page.limit, (u) => [u.createdAt, u.uid]), count: Number(total.n) };
+      .where('uid', '!=', exceptUid)
+      .where('roles', 'like', '%tenant-admin%')
+      .execute();
+    return rows.some((r) => isTenantAdmin(JSON.parse(r.roles)));
   }
 
   async recordSignIn(uid: string, at: number): Promise<void> {

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { badRequest } from '../../domain/errors.js';
 import { toRfc3339 } from '../../domain/expiry.js';
 import type { User } from '../../domain/model.js';
+import type { PatchOperation, UserUpdate } from '../../domain/userEdits.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
-import { errorResponses, listmeta, pagingQuery, parseLimit, security, uidParams, v1User } from '../schemas.js';
+import { errorResponses, listmeta, offsetQuery, type PagingParams, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
 
 const tags = ['users'];
 const str = { type: 'string' } as const;
@@ -47,6 +49,46 @@ const createUser = {
   response: { 201: { type: 'object', required: ['uid'], properties: { uid: str } }, ...errorResponses },
 } as const;
 
+const updateUser = {
+  tags,
+  security,
+  summary: "Update a user (Palette's v1UserUpdateEntity): tenant admins any user of the tenant, a user their own first and last name",
+  description: 'Fields left out stay as they are. `metadata.name` sets the first and last names when `spec` gives neither.',
+  params: uidParams,
+  body: {
+    type: 'object',
+    properties: {
+      metadata: { type: 'object', properties: { name: str } },
+      spec: {
+        type: 'object',
+        properties: { emailId: str, firstName: str, lastName: str, roles: { type: 'array', maxItems: 32, items: str } },
+      },
+    },
+  },
+  response: { 204: { type: 'null' }, ...errorResponses },
+} as const;
+
+const patchUser = {
+  tags,
+  security,
+  summary: "Change a user with a JSON Patch (Palette's v1UserPatch; tenant admins)",
+  description:
+    'add, replace or remove on /spec/firstName, /spec/lastName, /spec/roles and /metadata/name; add or replace on /spec/emailId; ' +
+    'add on /spec/roles/- ; add, replace or remove on /spec/roles/<index>. Applied in order, all or nothing.',
+  params: uidParams,
+  body: {
+    type: 'array',
+    minItems: 1,
+    maxItems: 100,
+    items: {
+      type: 'object',
+      required: ['op', 'path'],
+      properties: { op: { type: 'string', maxLength: 16 }, path: { type: 'string', maxLength: 256 }, value: {}, from: { type: 'string', maxLength: 256 } },
+    },
+  },
+  response: { 204: { type: 'null' }, ...errorResponses },
+} as const;
+
 export async function userRoutes(app: FastifyInstance, { services }: { services: Services }) {
   const { users, tenantNames } = services;
   const onRequest = app.authenticate;
@@ -76,15 +118,20 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
         tags,
         security,
         summary: 'List the users of the tenant (tenant admins)',
-        querystring: pagingQuery(),
+        description:
+          '`limit` (at most 1000, default 1000; 0 means every user, as Palette\'s Go SDK asks), `offset` (start index) and `continue`; ' +
+          '`continue` wins over `offset`, and `listmeta.offset` is the index of the next page.',
+        querystring: pagingQuery(offsetQuery),
         response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1User }, listmeta } }, ...errorResponses },
       },
     },
     async (request) => {
-      const q = request.query as { limit?: string; continue?: string };
-      const limit = parseLimit(q.limit, 1000, 1000);
-      const page = await users.list(context(request), { limit, continue: q.continue });
-      return { items: page.items.map(presentUser), listmeta: { continue: page.continue, count: page.count, limit, offset: 0 } };
+      const paging = parsePaging(request.query as PagingParams, 1000, 1000);
+      const page = await users.list(context(request), paging);
+      return {
+        items: page.items.map(presentUser),
+        listmeta: { continue: page.continue, count: page.count, limit: paging.listmetaLimit, offset: page.offset },
+      };
     },
   );
 
@@ -110,6 +157,28 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
     { onRequest, schema: { tags, security, summary: 'Get a user (tenant admins, or that user)', params: uidParams, response: { 200: v1User, ...errorResponses } } },
     async (request) => presentUser(await users.get(context(request), (request.params as { uid: string }).uid)),
   );
+
+  app.put('/v1/users/:uid', { onRequest, schema: updateUser }, async (request, reply) => {
+    const body = request.body as { metadata?: { name?: string }; spec?: { emailId?: string; firstName?: string; lastName?: string; roles?: string[] } } | null;
+    const update: UserUpdate = {
+      email: body?.spec?.emailId,
+      firstName: body?.spec?.firstName,
+      lastName: body?.spec?.lastName,
+      roles: body?.spec?.roles,
+      name: body?.metadata?.name,
+    };
+    if (Object.values(update).every((v) => v === undefined)) {
+      throw badRequest('Nothing to update: send spec.emailId, spec.firstName, spec.lastName, spec.roles or metadata.name.');
+    }
+    await users.update(context(request), (request.params as { uid: string }).uid, update);
+    return reply.code(204).send();
+  });
+
+  app.patch('/v1/users/:uid', { onRequest, schema: patchUser }, async (request, reply) => {
+    if (!Array.isArray(request.body)) throw badRequest('Send a JSON Patch: an array of {op, path, value} operations.');
+    await users.patch(context(request), (request.params as { uid: string }).uid, request.body as PatchOperation[]);
+    return reply.code(204).send();
+  });
 
   app.delete(
     '/v1/users/:uid',
