@@ -17,6 +17,7 @@ import { credentials } from './credentials.js';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.js';
 import { standardHeaders } from './headers.js';
 import { healthRoutes } from './health/routes.js';
+import { passwordRoutes } from './users/passwordRoutes.js';
 import { userRoutes } from './users/routes.js';
 
 export interface AppOptions {
@@ -122,6 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { services: opts.services });
   await app.register(authRoutes, { services: opts.services });
   await app.register(userRoutes, { services: opts.services });
+  await app.register(passwordRoutes, { services: opts.services });
   await app.register(apiKeyRoutes, { services: opts.services });
   await app.register(auditRoutes, { services: opts.services });
   await app.register(consoleRoutes, {});

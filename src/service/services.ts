@@ -5,6 +5,7 @@ import { AuditService } from './audits.js';
 import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
+import { PasswordService } from './passwordChanges.js';
 import { FailureLimiter } from './failureLimiter.js';
 import { TenantNames } from './tenants.js';
 import { UserService } from './users.js';
@@ -31,6 +32,7 @@ export interface Services {
   keys: KeyService;
   users: UserService;
   auth: AuthService;
+  passwords: PasswordService;
   audits: AuditService;
   tenantNames: TenantNames;
   /** Failed credential presentations per address (see failureLimiter.ts). */
@@ -66,10 +68,12 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   const signInLimits = opts.signInLimits ?? defaultSignInLimits;
   const failureWindowMs = 60_000;
-  // Failures only matter inside their limit's window: forget older ones now and then.
+  const auth = new AuthService(store, { secret: opts.secret, now, signInLimits, verifier });
+  // Failures only matter inside their limit's window, and sessions until they end: forget older ones now and then.
   let pruner: NodeJS.Timeout | undefined;
   const prune = () => {
-    store.signInFailures.prune(now() - signInLimits.windowMs).catch(onError);
+    auth.guard.prune().catch(onError);
+    store.sessions.prune(now()).catch(onError);
     store.credentialFailures.prune(now() - 2 * failureWindowMs).catch(onError);
   };
   return {
@@ -80,7 +84,8 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     lastUsed,
     keys: new KeyService(store, { secret: opts.secret, maxLifetimeDays: opts.maxKeyLifetimeDays ?? 365, now, invalidation }),
     users: new UserService(store, { now, invalidation }),
-    auth: new AuthService(store, { secret: opts.secret, now, signInLimits, verifier }),
+    auth,
+    passwords: new PasswordService(store, { now, auth }),
     audits: new AuditService(store),
     tenantNames: new TenantNames(store),
     credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: failureWindowMs, now, shared: store.credentialFailures, onError }),

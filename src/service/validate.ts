@@ -1,5 +1,6 @@
 /** Field rules shared by the use cases; the JSON schemas at the edge check types and shapes. */
 import { badRequest } from '../domain/errors.js';
+import { checkNewPassword } from '../domain/passwordPolicy.js';
 
 // C0/C1 control characters have no place in names people read.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
@@ -22,9 +23,7 @@ export function checkEmail(value: string): string {
   return email;
 }
 
-export function checkPassword(value: string): string {
-  if (value.length < 8 || value.length > 256) {
-    throw badRequest('The password must be 8 to 256 characters long.', { field: 'spec.password' });
-  }
-  return value;
+/** A new user's password, under the one policy (see domain/passwordPolicy.ts). */
+export function checkPassword(value: string, email: string): string {
+  return checkNewPassword(value, email, 'spec.password');
 }
