@@ -35,11 +35,11 @@ export class AuthService {
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits; verifier: KeyVerifier },
+    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits; verifier: KeyVerifier; onError?: (err: unknown) => void },
   ) {
     this.tokens = new TokenIssuer(opts.secret, opts.now);
     this.guard = new SignInGuard(store, { limits: opts.signInLimits, now: opts.now });
-    this.refusals = new RefusalAudit(store, { secret: opts.secret, now: opts.now });
+    this.refusals = new RefusalAudit(store, { secret: opts.secret, now: opts.now, onError: opts.onError });
   }
 
   toPrincipal(user: UserWithPassword): Principal {

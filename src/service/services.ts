@@ -68,7 +68,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   const signInLimits = opts.signInLimits ?? defaultSignInLimits;
   const failureWindowMs = 60_000;
-  const auth = new AuthService(store, { secret: opts.secret, now, signInLimits, verifier });
+  const auth = new AuthService(store, { secret: opts.secret, now, signInLimits, verifier, onError });
   // Failures only matter inside their limit's window, and sessions until they end: forget older ones now and then.
   let pruner: NodeJS.Timeout | undefined;
   const prune = () => {
@@ -92,6 +92,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     async start() {
       await keyEvents?.start();
       lastUsed.start();
+      auth.refusals.start();
       pruner = setInterval(prune, 10 * 60 * 1000);
       pruner.unref();
     },
@@ -99,6 +100,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
       if (pruner) clearInterval(pruner);
       await keyEvents?.stop();
       await lastUsed.stop();
+      await auth.refusals.stop();
     },
   };
 }

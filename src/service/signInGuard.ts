@@ -125,16 +125,25 @@ export class SignInGuard {
   private async reserveAndCheck<T>(email: string, address: string, check: () => Promise<{ ok: true; value: T } | { ok: false }>): Promise<GuessOutcome<T>> {
     const now = this.opts.now();
     const subjects: Record<GuessScope, string> = { address, account: email, pair: `${email} ${address}` };
+    const budgets = this.budgets.map(([scope, budget]) => ({ scope, subject: subjects[scope], budget }));
+    const refuse = (waits: number[]) => ({
+      ok: false as const,
+      refused: 'rate-limited' as const,
+      // The longest wait of any budget, so that trying again then is not refused by another.
+      error: tooMany(Math.max(...waits), 'Too many failed sign-ins.'),
+    });
+    // Most refusals are decided on a read, without writing: a burst of guesses past the budget
+    // costs no writes.
+    const waits = await this.store.signInAttempts.waits(budgets, now);
+    if (waits.some((w) => w > 0)) return refuse(waits);
     const reserved: GuessScope[] = [];
-    for (const [scope, budget] of this.budgets) {
-      const r = await this.store.signInAttempts.reserve(scope, subjects[scope], budget, now);
+    for (const { scope, subject, budget } of budgets) {
+      const r = await this.store.signInAttempts.reserve(scope, subject, budget, now);
       if (!r.ok) {
-        // Not tried, so not a failure: give back what the other budgets reserved for it.
+        // Another attempt took the last try meanwhile. This one was not tried, so it is not a
+        // failure: give back what the other budgets reserved for it.
         for (const done of reserved) await this.store.signInAttempts.release(done, subjects[done], now);
-        // Say the longest wait of any budget, so that trying again then is not refused by another.
-        let wait = r.retryAfterMs;
-        for (const [other, b] of this.budgets) if (other !== scope) wait = Math.max(wait, await this.store.signInAttempts.waitFor(other, subjects[other], b, now));
-        return { ok: false, refused: 'rate-limited', error: tooMany(wait, 'Too many failed sign-ins.') };
+        return refuse([r.retryAfterMs, ...(await this.store.signInAttempts.waits(budgets, now))]);
       }
       reserved.push(scope);
     }

@@ -21,16 +21,16 @@ export class AuditRepository {
   }
 
   /**
-   * Writes `e` the first time its uid is seen, and from then on only counts it: the entry stands
-   * for every repeat (its `details.count`), so that a flood of refused sign-ins costs one row
+   * Writes `e` the first time its uid is seen, and from then on only adds `times` to its count:
+   * the entry stands for every repeat (its `details.count`), so that a flood of refused sign-ins costs one row
    * per account, address and window instead of one each. The uid must name the repeat: derive
    * it from what makes two occurrences the same.
    */
-  async insertOrCount(e: AuditEntry): Promise<void> {
+  async insertOrCount(e: AuditEntry, times: number): Promise<void> {
     await this.db
       .insertInto('audits')
-      .values({ ...toRow(e), occurrences: 1 })
-      .onConflict((oc) => oc.column('uid').doUpdateSet({ occurrences: sql<number>`coalesce(audits.occurrences, 1) + 1` }))
+      .values({ ...toRow(e), occurrences: times })
+      .onConflict((oc) => oc.column('uid').doUpdateSet({ occurrences: sql<number>`coalesce(audits.occurrences, 1) + ${times}` }))
       .execute();
   }
 

@@ -37,19 +37,26 @@ export class SignInAttemptRepository {
       .executeTakeFirst();
     if (row) return { ok: true, failures: Number(row.failures) };
     // Refused: the row was left as it was. Read it only to say how long to wait.
-    return { ok: false, retryAfterMs: Math.max(await this.waitFor(scope, subject, budget, now), 1000) };
+    const [wait] = await this.waits([{ scope, subject, budget }], now);
+    return { ok: false, retryAfterMs: Math.max(wait!, 1000) };
   }
 
-  /** How long until the budget allows another attempt; 0 when it does now. */
-  async waitFor(scope: GuessScope, subject: string, budget: GuessBudget, now: number): Promise<number> {
-    const row = await this.db
+  /**
+   * How long until each budget allows another attempt (0 when it does now), in one read: an
+   * attempt that would be refused is turned away on this, without a write; only one that every
+   * budget allows goes on to reserve (which checks again, atomically).
+   */
+  async waits(budgets: { scope: GuessScope; subject: string; budget: GuessBudget }[], now: number): Promise<number[]> {
+    const rows = await this.db
       .selectFrom('sign_in_attempts')
-      .select(['failures', 'last_at'])
-      .where('scope', '=', scope)
-      .where('subject', '=', subject)
-      .executeTakeFirst();
-    if (!row || Number(row.last_at) <= now - budget.forgetAfterMs) return 0;
-    return Math.max(Number(row.last_at) + delayAfter(Number(row.failures), budget) - now, 0);
+      .select(['scope', 'subject', 'failures', 'last_at'])
+      .where((eb) => eb.or(budgets.map((b) => eb.and([eb('scope', '=', b.scope), eb('subject', '=', b.subject)]))))
+      .execute();
+    return budgets.map(({ scope, subject, budget }) => {
+      const row = rows.find((r) => r.scope === scope && r.subject === subject);
+      if (!row || Number(row.last_at) <= now - budget.forgetAfterMs) return 0;
+      return Math.max(Number(row.last_at) + delayAfter(Number(row.failures), budget) - now, 0);
+    });
   }
 
   /**
