@@ -156,7 +156,7 @@ async function signIn(url) {
   const res = await fetch(`${url}/v1/auth/authenticate?setCookie=false`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ emailId: 'admin@keyward.local', password: 'admin-password-1' }),
+    body: JSON.stringify({ emailId: 'admin@keyward.local', password: 'keeper-password-1' }),
   });
   return (await res.json()).Authorization;
 }
@@ -264,7 +264,7 @@ async function consoleTimes(url, n = 20) {
       login.push(performance.now() - t);
       paint.push(await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN));
       await page.getByLabel('Email').fill('admin@keyward.local');
-      await page.getByLabel('Password').fill('admin-password-1');
+      await page.getByLabel('Password').fill('keeper-password-1');
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.getByRole('button', { name: 'User Menu' }).waitFor();
       t = performance.now();

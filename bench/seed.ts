@@ -17,7 +17,7 @@ const total = Number(values.keys ?? 100_000);
 const valid = Number(values.valid ?? 1);
 const store = await Store.open(values.url!);
 const services = createServices(store, { secret });
-const { admin } = await services.users.createTenant({ name: 'default', adminEmail: 'admin@keyward.local', adminPassword: 'admin-password-1' });
+const { admin } = await services.users.createTenant({ name: 'default', adminEmail: 'admin@keyward.local', adminPassword: 'keeper-password-1' });
 
 const now = Date.now();
 const expiry = now + 300 * 86_400_000;

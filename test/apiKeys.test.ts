@@ -330,7 +330,7 @@ eachDatabase('API keys: storage', (h) => {
     await h().useKey(apiKey);
     await h().services.lastUsed.flush();
     const db = h().store.connection.db;
-    for (const table of ['tenants', 'users', 'api_keys', 'audits', 'sign_in_failures', 'credential_failures'] as const) {
+    for (const table of ['tenants', 'users', 'api_keys', 'audits', 'sign_in_attempts', 'sessions', 'credential_failures'] as const) {
       const rows = await db.selectFrom(table).selectAll().execute();
       assert.ok(!JSON.stringify(rows).includes(apiKey), `${table} does not hold the key`);
       assert.ok(!JSON.stringify(rows).includes(apiKey.slice(3, 35)), `${table} does not hold its random part`);

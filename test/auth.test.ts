@@ -1,15 +1,33 @@
 /** Sign-in, its rate limits, users, and the audit log. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import type { SignInLimits } from '../src/service/auth.js';
 import { eachDatabase } from './helpers/harness.js';
 
-const limits = { perAccount: 3, perAddress: 6, windowMs: 60_000 };
+const SECOND = 1000;
+/** Small budgets, so that each rule shows in a few requests; the shape is the real one. */
+export const limits: SignInLimits = {
+  perAccountAndAddress: { free: 3, firstDelayMs: 10 * SECOND, growth: 2, maxDelayMs: 40 * SECOND, forgetAfterMs: 300 * SECOND },
+  perAccount: { free: 6, firstDelayMs: 4 * SECOND, growth: 1.5, maxDelayMs: 12 * SECOND, forgetAfterMs: 300 * SECOND },
+  perAddress: { free: 10, firstDelayMs: 30 * SECOND, growth: 2, maxDelayMs: 60 * SECOND, forgetAfterMs: 300 * SECOND },
+};
 
 eachDatabase(
   'sign-in',
   (h) => {
     const signIn = (emailId: string, password: string, ip = '127.0.0.1') =>
       h().app.inject({ method: 'POST', url: '/v1/auth/authenticate', payload: { emailId, password }, remoteAddress: ip });
+    /** Moves the shared clock for the length of `fn` only: the harness's own tokens must stay valid. */
+    const later = async (fn: (advance: (ms: number) => void) => Promise<void>) => {
+      const saved = h().clock.now;
+      try {
+        await fn((ms) => {
+          h().clock.now += ms;
+        });
+      } finally {
+        h().clock.now = saved;
+      }
+    };
 
     it('a wrong password and an unknown account get the same answer', async () => {
       const user = await h().createUser();
@@ -23,30 +41,63 @@ eachDatabase(
       assert.equal((await signIn(user.email.toUpperCase(), user.password, '10.0.0.1')).statusCode, 200);
     });
 
-    it('locks an account after repeated failures, for everyone, with Retry-After; the window frees it', async () => {
+    it('one account from one address: a few free tries, then delays that double up to their cap; the right password waits too; other addresses do not', async () => {
       const user = await h().createUser();
-      for (let i = 0; i < limits.perAccount; i++) assert.equal((await signIn(user.email, 'bad-password', `10.1.0.${i}`)).statusCode, 401);
-      // Even the right password, from another address, is refused while locked: no oracle.
-      const locked = await signIn(user.email, user.password, '10.1.1.1');
-      assert.equal(locked.statusCode, 429);
-      assert.equal(locked.json().code, 'TooManyRequests');
-      const retry = Number(locked.headers['retry-after']);
-      assert.ok(retry > 0 && retry <= 60, `Retry-After ${retry}`);
-      h().clock.now += limits.windowMs + 1000;
-      try {
-        assert.equal((await signIn(user.email, user.password, '10.1.1.1')).statusCode, 200);
-      } finally {
-        h().clock.now -= limits.windowMs + 1000;
-      }
+      const ip = '10.1.0.1';
+      await later(async (advance) => {
+        for (let i = 0; i < limits.perAccountAndAddress.free; i++) assert.equal((await signIn(user.email, 'bad-password', ip)).statusCode, 401);
+        assert.equal((await signIn(user.email, user.password, ip)).statusCode, 429);
+        // Meanwhile the owner, from elsewhere, is not locked out.
+        assert.equal((await signIn(user.email, user.password, '10.1.0.2')).statusCode, 200);
+        const waits: number[] = [];
+        for (const expected of [10, 20, 40, 40]) {
+          const refused = await signIn(user.email, 'bad-password', ip);
+          assert.equal(refused.statusCode, 429);
+          assert.equal(refused.json().code, 'TooManyRequests');
+          waits.push(Number(refused.headers['retry-after']));
+          // Even the right password is refused while waiting: no oracle.
+          assert.equal((await signIn(user.email, user.password, ip)).statusCode, 429);
+          assert.equal(Number(refused.headers['retry-after']), expected, `waits so far ${waits}`);
+          advance(expected * SECOND - 1);
+          assert.equal((await signIn(user.email, 'bad-password', ip)).statusCode, 429, 'not a millisecond early');
+          advance(1);
+          assert.equal((await signIn(user.email, 'bad-password', ip)).statusCode, 401, 'one more try once the wait is over');
+        }
+        advance(40 * SECOND);
+        assert.equal((await signIn(user.email, user.password, ip)).statusCode, 200, 'after the wait, the right password gets in');
+        assert.equal((await signIn(user.email, 'bad-password', ip)).statusCode, 401, 'and the budget starts over');
+      });
+    });
+
+    it('one account from many addresses: a slower delay, capped low, so the owner is kept out at most that long', async () => {
+      const user = await h().createUser();
+      let n = 0;
+      const fresh = () => `10.5.${Math.floor(++n / 250)}.${n % 250}`;
+      await later(async (advance) => {
+        for (let i = 0; i < limits.perAccount.free; i++) assert.equal((await signIn(user.email, 'bad-password', fresh())).statusCode, 401);
+        const waits: number[] = [];
+        for (let round = 0; round < 6; round++) {
+          const refused = await signIn(user.email, user.password, fresh());
+          assert.equal(refused.statusCode, 429, 'the owner waits too: a refusal must not depend on the password');
+          const wait = Number(refused.headers['retry-after']);
+          waits.push(wait);
+          advance(wait * SECOND);
+          assert.equal((await signIn(user.email, 'bad-password', fresh())).statusCode, 401);
+        }
+        // 4 s, then half as long again each time, never past the 12 s cap.
+        assert.deepEqual(waits, [4, 6, 9, 12, 12, 12]);
+        advance(12 * SECOND);
+        assert.equal((await signIn(user.email, user.password, fresh())).statusCode, 200, 'the owner is in once the capped wait passes');
+      });
     });
 
     it('limits an address spraying passwords over many accounts', async () => {
       const ip = '10.2.0.1';
-      for (let i = 0; i < limits.perAddress; i++) assert.equal((await signIn(`spray${i}@example.com`, 'Password1', ip)).statusCode, 401);
+      for (let i = 0; i < limits.perAddress.free; i++) assert.equal((await signIn(`spray${i}@example.com`, 'Password1', ip)).statusCode, 401);
       const user = await h().createUser();
       const blocked = await signIn(user.email, user.password, ip);
       assert.equal(blocked.statusCode, 429);
-      assert.ok(Number(blocked.headers['retry-after']) > 0);
+      assert.equal(Number(blocked.headers['retry-after']), 30);
       assert.equal((await signIn(user.email, user.password, '10.2.0.2')).statusCode, 200, 'other addresses are unaffected');
     });
 
@@ -58,16 +109,30 @@ eachDatabase(
       assert.ok(failed, 'a failed sign-in is audited');
       assert.equal(failed.spec.address, '10.3.0.1');
       assert.equal(failed.spec.details.reason, 'wrong-password');
+      assert.equal(failed.spec.details.count, 1);
     });
 
-    it('forgets failed sign-ins once they are older than the window', async () => {
+    it('audits a successful sign-in', async () => {
+      const user = await h().createUser();
+      await signIn(user.email, user.password, '10.3.0.2');
+      const audits = (await h().inject('GET', `/v1/audits?resourceUid=${user.uid}`, { headers: user.auth })).json().items;
+      const signedIn = audits.find((a: any) => a.spec.action === 'auth.signIn' && a.spec.address === '10.3.0.2');
+      assert.ok(signedIn, 'a sign-in is audited');
+      assert.equal(signedIn.spec.actor.userUid, user.uid);
+      assert.equal(signedIn.spec.resource.uid, user.uid);
+    });
+
+    it('forgets a budget left alone long enough', async () => {
+      const failures = () => h().store.signInAttempts.failures('account', 'prune-me@example.com');
       await signIn('prune-me@example.com', 'wrong-password', '10.4.0.1');
-      const count = async () => (await h().store.signInFailures.since('email', 'prune-me@example.com', 0)).count;
-      assert.equal(await count(), 1);
-      await h().store.signInFailures.prune(h().clock.now - limits.windowMs);
-      assert.equal(await count(), 1, 'a recent failure is kept');
-      await h().store.signInFailures.prune(h().clock.now + 1);
-      assert.equal(await count(), 0);
+      assert.equal(await failures(), 1);
+      await later(async (advance) => {
+        await h().services.auth.guard.prune();
+        assert.equal(await failures(), 1, 'a recent failure is kept');
+        advance(limits.perAccount.forgetAfterMs);
+        await h().services.auth.guard.prune();
+        assert.equal(await failures(), 0);
+      });
     });
 
     it('rejects a sign-in body of the wrong shape with 400', async () => {
@@ -85,11 +150,11 @@ eachDatabase('users', (h) => {
   it('a tenant admin creates, lists, gets and deletes users', async () => {
     const res = await h().inject('POST', '/v1/users', {
       headers: h().admin.auth,
-      body: { metadata: { name: 'Ada Lovelace' }, spec: { emailId: 'Ada@Example.com', firstName: 'Ada', lastName: 'Lovelace', roles: [], password: 'engine-1843' } },
+      body: { metadata: { name: 'Ada Lovelace' }, spec: { emailId: 'Ada@Example.com', firstName: 'Ada', lastName: 'Lovelace', roles: [], password: 'analytical-engine-1843' } },
     });
     assert.equal(res.statusCode, 201);
     const { uid } = res.json();
-    const dup = await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: { spec: { emailId: 'ada@example.com', password: 'engine-1843' } } });
+    const dup = await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: { spec: { emailId: 'ada@example.com', password: 'analytical-engine-1843' } } });
     assert.equal(dup.statusCode, 409);
     const list = (await h().inject('GET', '/v1/users', { headers: h().admin.auth })).json();
     const ada = list.items.find((u: any) => u.metadata.uid === uid);
@@ -97,12 +162,12 @@ eachDatabase('users', (h) => {
     assert.equal(ada.spec.firstName, 'Ada');
     assert.deepEqual(ada.spec.roles, []);
     assert.ok(!JSON.stringify(list).includes('scrypt'), 'no password hash in responses');
-    const ada2 = await h().signIn('ada@example.com', 'engine-1843');
+    const ada2 = await h().signIn('ada@example.com', 'analytical-engine-1843');
     const info = (await h().inject('GET', '/v1/users/info', { headers: ada2.auth })).json();
     assert.deepEqual(info, { orgName: 'default', tenantUid: h().tenantUid, userUid: uid });
     assert.equal((await h().inject('DELETE', `/v1/users/${uid}`, { headers: h().admin.auth })).statusCode, 204);
     assert.equal((await h().inject('GET', `/v1/users/${uid}`, { headers: h().admin.auth })).statusCode, 404);
-    assert.equal((await h().inject('POST', '/v1/auth/authenticate', { body: { emailId: 'ada@example.com', password: 'engine-1843' } })).statusCode, 401);
+    assert.equal((await h().inject('POST', '/v1/auth/authenticate', { body: { emailId: 'ada@example.com', password: 'analytical-engine-1843' } })).statusCode, 401);
   });
 
   it('refuses bad user input with 400, and an admin deleting themself with 409', async () => {

@@ -16,7 +16,7 @@ for (const factory of databases()) {
 
     before(async () => {
       db = await factory.create();
-      env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'cli-test-secret-0123456789', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' };
+      env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'cli-test-secret-0123456789', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' };
       server = await startServer({ env });
     });
     after(async () => {
@@ -33,7 +33,7 @@ for (const factory of databases()) {
       const signIn = await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'root@acme.example', password } });
       assert.equal(signIn.status, 200);
 
-      const u = await run(['user', 'create', '--tenant', 'acme', '--email', 'dev@acme.example', '--password', 'dev-password-1', '--json'], { env });
+      const u = await run(['user', 'create', '--tenant', 'acme', '--email', 'dev@acme.example', '--password', 'coder-password-1', '--json'], { env });
       assert.equal(u.code, 0, u.stderr);
       assert.equal(JSON.parse(u.stdout).email, 'dev@acme.example');
 
@@ -50,7 +50,7 @@ for (const factory of databases()) {
     });
 
     it('keys create, list, revoke, activate and delete against the server', async () => {
-      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'admin-password-1'];
+      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'keeper-password-1'];
       const created = await run(['keys', 'create', '--name', 'from-cli', '--description', 'made by the CLI', '--days', '7', '--json', ...login], { env });
       assert.equal(created.code, 0, created.stderr);
       const { apiKey, uid } = JSON.parse(created.stdout);

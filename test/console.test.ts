@@ -12,8 +12,8 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
 import { http, run, type ServerProcess, startServer } from './helpers/server.js';
 
-const ADMIN = { email: 'admin@keyward.local', password: 'admin-password-1' };
-const USER = { email: 'dana@example.com', password: 'dana-password-1' };
+const ADMIN = { email: 'admin@keyward.local', password: 'keeper-password-1' };
+const USER = { email: 'dana@example.com', password: 'scully-password-1' };
 
 describe('web console', { skip: browserSkipReason() }, () => {
   let server: ServerProcess;
@@ -275,7 +275,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await add.getByLabel('Email').fill('temp@example.com');
     await add.getByLabel('First Name').fill('Temp');
     await add.getByLabel('Last Name').fill('Worker');
-    await add.getByLabel('Password').fill('temp-password-1');
+    await add.getByLabel('Password').fill('worker-password-1');
     await add.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('cell', { name: 'temp@example.com', exact: true }).waitFor();
     await screenshot(page, 'tenant-users');
@@ -315,7 +315,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('alert').filter({ hasText: 'The email or password is incorrect.' }).waitFor();
     await screenshot(page, 'sign-in-wrong-password');
 
-    const locked = { email: 'locked@example.com', password: 'locked-password-1' };
+    const locked = { email: 'locked@example.com', password: 'victim-password-1' };
     await api('POST', '/v1/users', { spec: { emailId: locked.email, password: locked.password } });
     for (let i = 0; i < 10; i++) await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: locked.email, password: 'wrong-password' } });
     await page.getByLabel('Email').fill(locked.email);
@@ -386,7 +386,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
   });
 
   it('shows a long list a page at a time, and the rest on request', async () => {
-    const who = { email: 'many-keys@example.com', password: 'many-keys-password-1' };
+    const who = { email: 'many-keys@example.com', password: 'keyring-password-1' };
     const owner = (await api('POST', '/v1/users', { spec: { emailId: who.email, firstName: 'Many', lastName: 'Keys', password: who.password } })).body.uid;
     for (let i = 0; i < 55; i++) await createKeyFor(owner, `many-${String(i).padStart(2, '0')}`);
     await logIn(who);

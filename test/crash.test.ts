@@ -25,9 +25,9 @@ for (const factory of databases()) {
     it('keeps every acknowledged change and nothing half-done', async () => {
       const db = await factory.create();
       const dir = mkdtempSync(join(tmpdir(), 'keyward-crash-'));
-      const env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'crash-test-secret-0123456', KEYWARD_ADMIN_PASSWORD: 'admin-password-1', KEYWARD_LOG_LEVEL: 'info' };
+      const env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'crash-test-secret-0123456', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1', KEYWARD_LOG_LEVEL: 'info' };
       const server = await startServer({ cwd: dir, env });
-      const token = (await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } })).body.Authorization;
+      const token = (await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'keeper-password-1' } })).body.Authorization;
       const auth = { Authorization: token };
       const keys: Tracked[] = [];
       const createsInFlight = new Set<string>();
@@ -79,7 +79,7 @@ for (const factory of databases()) {
 
       const again = await startServer({ cwd: dir, env });
       try {
-        const token2 = (await http(`${again.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } })).body.Authorization;
+        const token2 = (await http(`${again.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'keeper-password-1' } })).body.Authorization;
         const list = (await http(`${again.url}/v1/apiKeys`, { headers: { Authorization: token2 } })).body.items;
         const byUid = new Map(list.map((k: any) => [k.metadata.uid, k]));
         for (const key of keys) {

@@ -20,13 +20,13 @@ describe('revocation across instances [postgres]', { skip: !hasPostgres && 'Post
   let b: ServerProcess;
   let c: ServerProcess;
   let token: string;
-  const env = () => ({ KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'multi-instance-secret-0123', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' });
+  const env = () => ({ KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'multi-instance-secret-0123', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' });
 
   before(async () => {
     db = await createPostgres();
     a = await startServer({ env: env() });
     [b, c] = await Promise.all([startServer({ env: env() }), startServer({ env: env() })]);
-    const signIn = await http(`${a.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } });
+    const signIn = await http(`${a.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'keeper-password-1' } });
     token = signIn.body.Authorization;
   });
   after(async () => {

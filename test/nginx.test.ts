@@ -95,7 +95,7 @@ describe('nginx auth_request in front of an upstream', { skip: !NGINX && 'nginx 
     keyward = await startServer({ cwd: dir, env: {
         KEYWARD_DATABASE_URL: '',
         KEYWARD_SECRET: 'nginx-test-secret-012345',
-        KEYWARD_ADMIN_PASSWORD: 'admin-password-1',
+        KEYWARD_ADMIN_PASSWORD: 'keeper-password-1',
         KEYWARD_TRUST_PROXY: 'true',
         KEYWARD_AUTH_FAILURES_PER_MINUTE: String(GUESSES),
       }, });
@@ -118,7 +118,7 @@ describe('nginx auth_request in front of an upstream', { skip: !NGINX && 'nginx 
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    token = (await http(`${keyward.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } })).body.Authorization;
+    token = (await http(`${keyward.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'keeper-password-1' } })).body.Authorization;
   });
 
   after(async () => {

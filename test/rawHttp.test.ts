@@ -77,7 +77,7 @@ describe('malformed HTTP against a server process', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keyward-raw-'));
-    server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' } });
+    server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' } });
     port = Number(new URL(server.url).port);
   });
 

@@ -97,10 +97,10 @@ describe('server process on PostgreSQL', { skip: !databases().some((d) => d.name
 
   it('two instances started together on one empty database bootstrap one tenant and share keys', async () => {
     const db = await createPostgres();
-    const env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'shared-secret-for-both-instances', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' };
+    const env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'shared-secret-for-both-instances', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' };
     const [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
     try {
-      const signIn = await http(`${a.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } });
+      const signIn = await http(`${a.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'keeper-password-1' } });
       const token = signIn.body.Authorization;
       const users = await http(`${b.url}/v1/users`, { headers: { Authorization: token } });
       assert.equal(users.status, 200, 'a token from one instance works on the other');

@@ -20,9 +20,9 @@ for (const factory of databases()) {
     it(`${SECONDS} s of mixed traffic: no failed request, flat memory`, async () => {
       const db = await factory.create();
       const dir = mkdtempSync(join(tmpdir(), 'keyward-soak-'));
-      const server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'soak-test-secret-012345678', KEYWARD_ADMIN_PASSWORD: 'admin-password-1', KEYWARD_LOG_LEVEL: 'warn' } });
+      const server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'soak-test-secret-012345678', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1', KEYWARD_LOG_LEVEL: 'warn' } });
       try {
-        const token = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } })).body.Authorization;
+        const token = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'keeper-password-1' } })).body.Authorization;
         const auth = { Authorization: token };
         const expiry = () => new Date(Date.now() + 86_400_000).toISOString();
         const keys: { apiKey: string; uid: string }[] = [];

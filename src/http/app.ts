@@ -22,6 +22,7 @@ import { healthRoutes } from './health/routes.js';
 import { registerJsonBody } from './jsonBody.js';
 // For its declaration of app.publicOrigin, read by the session cookies and the CSRF check.
 import './publicUrl.js';
+import { passwordRoutes } from './users/passwordRoutes.js';
 import { userRoutes } from './users/routes.js';
 import { schemaErrorFormatter } from './validationMessages.js';
 
@@ -160,6 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { services: opts.services });
   await app.register(authRoutes, { services: opts.services });
   await app.register(userRoutes, { services: opts.services });
+  await app.register(passwordRoutes, { services: opts.services });
   await app.register(apiKeyRoutes, { services: opts.services });
   await app.register(auditRoutes, { services: opts.services });
   await app.register(consoleRoutes, {});

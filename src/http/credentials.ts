@@ -135,10 +135,10 @@ export const credentials = fp(async (app: FastifyInstance, opts: { services: Ser
         clearSessionCookies(reply);
         throw new KeywardError('Unauthorized', 'Your session has expired. Sign in again.', { details: { session: 'expired' } });
       }
-      const { principal, issuedAt } = session;
-      request.principal = principal;
-      // Keep a working person signed in: renew the cookie once its token is a few minutes old.
-      if (now() - issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid }));
+      request.principal = session.principal;
+      // Keep a working person signed in: renew the cookie once its token is a few minutes old
+      // (not on every request: a Set-Cookie on every answer is a write for nothing).
+      if (now() - session.issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.renew(session));
       return;
     }
     throw new KeywardError('Unauthorized', 'Send an ApiKey header or an Authorization token from POST /v1/auth/authenticate.');

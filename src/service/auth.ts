@@ -1,101 +1,127 @@
-/** Sign-in, session tokens, and turning a credential into a principal. */
+/** Sign-in, sessions and their tokens, and turning a credential into a principal. */
 import { KeywardError } from '../domain/errors.js';
 import { isTenantAdmin, type Principal } from '../domain/model.js';
 import type { Verification } from '../domain/verification.js';
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
-import { auditEntry } from './context.js';
+import { auditEntry, newUid } from './context.js';
 import { verifyPassword } from './passwords.js';
-import { TokenIssuer } from './tokens.js';
+import { RefusalAudit, type RefusalLog } from './refusalAudit.js';
+import { SignInGuard, type SignInLimits } from './signInGuard.js';
+import { SESSION_LIFETIME_MS, TokenIssuer } from './tokens.js';
 import type { KeyVerifier } from './verifier.js';
 
-export interface SignInLimits {
-  /** Failed sign-ins allowed per account, and per address, within `windowMs`. */
-  perAccount: number;
-  perAddress: number;
-  windowMs: number;
-}
-
-export const defaultSignInLimits: SignInLimits = { perAccount: 10, perAddress: 50, windowMs: 15 * 60 * 1000 };
+export { defaultSignInLimits, type SignInLimits } from './signInGuard.js';
 
 const invalidCredentials = () => new KeywardError('Unauthorized', 'The email or password is incorrect.');
 
+/** A live session, as a token or cookie presents it. */
+export interface LiveSession {
+  principal: Principal;
+  sessionUid: string;
+  /** When the presented token was issued, epoch ms. */
+  issuedAt: number;
+  /** When the session ends, whatever is refreshed. */
+  expiresAt: number;
+}
+
+const userResource = (u: { uid: string; email: string }) => ({ kind: 'user', uid: u.uid, name: u.email, ownerUid: u.uid });
+
 export class AuthService {
   readonly tokens: TokenIssuer;
+  /** The guessing limits; password changes go through them too. */
+  readonly guard: SignInGuard;
+  readonly refusals: RefusalAudit;
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits; verifier: KeyVerifier },
+    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits; verifier: KeyVerifier; onError?: (err: unknown) => void },
   ) {
     this.tokens = new TokenIssuer(opts.secret, opts.now);
+    this.guard = new SignInGuard(store, { limits: opts.signInLimits, now: opts.now });
+    this.refusals = new RefusalAudit(store, { secret: opts.secret, now: opts.now, onError: opts.onError });
   }
 
   toPrincipal(user: UserWithPassword): Principal {
     return { userUid: user.uid, tenantUid: user.tenantUid, email: user.email, isAdmin: isTenantAdmin(user.roles) };
   }
 
-  /** `POST /v1/auth/authenticate`: a token for a correct email and password, within the limits. */
-  async authenticate(emailId: string, password: string, address: string): Promise<{ token: string; principal: Principal }> {
+  /**
+   * `POST /v1/auth/authenticate`: a new session, and its token, for a correct email and
+   * password within the guessing limits (see signInGuard.ts).
+   */
+  async authenticate(emailId: string, password: string, address: string, log?: RefusalLog): Promise<{ token: string; principal: Principal }> {
     const email = emailId.trim().toLowerCase();
-    const now = this.opts.now();
     const user = await this.store.users.findByEmail(email);
-    const tenantUid = user?.tenantUid ?? null;
-    const failure = (reason: string) =>
-      auditEntry({ address }, now, 'auth.signInFailed', { kind: 'user', uid: user?.uid ?? null, name: email, ownerUid: user?.uid ?? null }, { reason }, tenantUid);
-
-    const retryAfter = await this.lockedFor(email, address, now);
-    if (retryAfter > 0) {
-      await this.store.audits.insert(failure('rate-limited'));
-      throw new KeywardError('TooManyRequests', `Too many failed sign-ins. Try again in ${retryAfter} seconds.`, { retryAfter });
+    const outcome = await this.guard.attempt<UserWithPassword>(email, address, async () => {
+      // verifyPassword spends the same time whether or not the account exists.
+      const ok = await verifyPassword(password, user?.passwordHash);
+      return ok && user ? { ok: true, value: user } : { ok: false };
+    });
+    if (!outcome.ok) {
+      const reason = outcome.refused === 'wrong' ? 'wrong-password' : 'rate-limited';
+      await this.refusals.record({ action: 'auth.signInFailed', user, email, address, reason }, log);
+      throw outcome.refused === 'wrong' ? invalidCredentials() : outcome.error;
     }
-    // verifyPassword spends the same time whether or not the account exists.
-    const ok = await verifyPassword(password, user?.passwordHash);
-    if (!ok || !user) {
-      await this.store.transaction(async (tx) => {
-        await tx.signInFailures.record(email, address, now);
-        await tx.audits.insert(failure(user ? 'wrong-password' : 'unknown-account'));
-      });
-      throw invalidCredentials();
-    }
-    await this.store.users.recordSignIn(user.uid, now);
-    await this.store.signInFailures.clearEmail(email);
-    const principal = this.toPrincipal(user);
-    return { token: this.tokens.issue({ sub: user.uid, tid: user.tenantUid }), principal };
+    const now = this.opts.now();
+    const principal = this.toPrincipal(outcome.value);
+    const session = { uid: newUid(), userUid: principal.userUid, createdAt: now, expiresAt: now + SESSION_LIFETIME_MS };
+    await this.store.transaction(async (tx) => {
+      await tx.sessions.insert(session);
+      await tx.users.recordSignIn(principal.userUid, now);
+      await tx.audits.insert(auditEntry({ actor: principal, address }, now, 'auth.signIn', userResource(outcome.value), { session: session.uid }));
+    });
+    return { token: this.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid, sid: session.uid }, session.expiresAt), principal };
   }
 
-  /** Seconds until another attempt is allowed for this account or address; 0 when allowed now. */
-  private async lockedFor(email: string, address: string, now: number): Promise<number> {
-    const { perAccount, perAddress, windowMs } = this.opts.signInLimits;
-    const since = now - windowMs;
-    const checks = [
-      [await this.store.signInFailures.since('email', email, since), perAccount],
-      [await this.store.signInFailures.since('address', address, since), perAddress],
-    ] as const;
-    let wait = 0;
-    for (const [{ count, oldest }, limit] of checks) {
-      if (count >= limit && oldest !== null) wait = Math.max(wait, Math.ceil((oldest + windowMs - now) / 1000));
-    }
-    return Math.max(wait, 0);
-  }
-
-  /** A session token's principal and issue time, or undefined when it is invalid, expired or its user is gone. */
-  async session(token: string): Promise<{ principal: Principal; issuedAt: number } | undefined> {
+  /**
+   * The live session a token (or the cookie holding one) belongs to, or undefined when the token
+   * is invalid or expired, or its session has ended, or its user is gone.
+   */
+  async session(token: string): Promise<LiveSession | undefined> {
     const claims = this.tokens.check(token);
     if (!claims) return undefined;
-    const user = await this.store.users.findByUid(claims.sub);
-    if (!user || user.tenantUid !== claims.tid) return undefined;
-    return { principal: this.toPrincipal(user), issuedAt: claims.issuedAt ?? 0 };
+    const found = await this.store.sessions.findWithUser(claims.sid);
+    if (!found) return undefined;
+    const { session, user } = found;
+    if (user.uid !== claims.sub || user.tenantUid !== claims.tid || session.expiresAt <= this.opts.now()) return undefined;
+    return { principal: this.toPrincipal(user), sessionUid: session.uid, issuedAt: claims.issuedAt, expiresAt: session.expiresAt };
   }
 
   async principalFromToken(token: string): Promise<Principal | undefined> {
     return (await this.session(token))?.principal;
   }
 
-  /** `GET /v1/auth/refresh/{token}`: a fresh token for a valid one. */
-  async refresh(token: string): Promise<string> {
-    const principal = await this.principalFromToken(token);
-    if (!principal) throw new KeywardError('Unauthorized', 'The token is invalid or has expired. Sign in again.');
-    return this.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid });
+  /** A fresh token for a live session (the console's cookie renewal). */
+  renew(s: LiveSession): string {
+    return this.tokens.issue({ sub: s.principal.userUid, tid: s.principal.tenantUid, sid: s.sessionUid }, s.expiresAt);
+  }
+
+  /** `GET /v1/auth/refresh/{token}`: a fresh token for the same session, while it lives. */
+  async refresh(token: string, address: string): Promise<string> {
+    const s = await this.session(token);
+    if (!s) throw new KeywardError('Unauthorized', 'The token is invalid or has expired, or its session has ended. Sign in again.');
+    const now = this.opts.now();
+    await this.store.audits.insert(auditEntry({ actor: s.principal, address }, now, 'auth.refresh', userResource({ uid: s.principal.userUid, email: s.principal.email }), { session: s.sessionUid }));
+    return this.renew(s);
+  }
+
+  /**
+   * `POST /v1/auth/logout`: ends the session a token names, even an expired token's (its
+   * session may still be live through a refreshed one). Anything else ends nothing.
+   */
+  async logout(token: string, address: string): Promise<boolean> {
+    const claims = this.tokens.check(token, { allowExpired: true });
+    if (!claims) return false;
+    const found = await this.store.sessions.findWithUser(claims.sid);
+    if (!found || found.user.uid !== claims.sub) return false;
+    const now = this.opts.now();
+    const principal = this.toPrincipal(found.user);
+    return this.store.transaction(async (tx) => {
+      if (!(await tx.sessions.delete(claims.sid, claims.sub))) return false;
+      await tx.audits.insert(auditEntry({ actor: principal, address }, now, 'auth.logout', userResource(found.user), { session: claims.sid }));
+      return true;
+    });
   }
 
   /** Verifies a presented API key (see verifier.ts). */

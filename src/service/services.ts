@@ -6,6 +6,7 @@ import { AuditService } from './audits.js';
 import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
+import { PasswordService } from './passwordChanges.js';
 import { FailureLimiter } from './failureLimiter.js';
 import { TenantNames } from './tenants.js';
 import { UserService } from './users.js';
@@ -37,6 +38,7 @@ export interface Services {
   keys: KeyService;
   users: UserService;
   auth: AuthService;
+  passwords: PasswordService;
   audits: AuditService;
   tenantNames: TenantNames;
   /** Failed credential presentations per address (see failureLimiter.ts). */
@@ -78,8 +80,10 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   const signInLimits = opts.signInLimits ?? defaultSignInLimits;
   const failureWindowMs = 60_000;
+  const auth = new AuthService(store, { secret: opts.secret, now, signInLimits, verifier, onError });
   const auditRetentionDays = opts.auditRetentionDays ?? 365;
-  // Failures only matter inside their limit's window: forget older ones now and then. Audit
+  // Failures only matter inside their limit's window, and sessions until they end: forget older
+  // ones now and then. Audit
   // entries go once past their retention, a batch at a time.
   let pruner: NodeJS.Timeout | undefined;
   let pruning: Promise<void> | undefined;
@@ -93,7 +97,8 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   };
   const prune = () =>
     (pruning ??= Promise.all([
-      store.signInFailures.prune(now() - signInLimits.windowMs),
+      auth.guard.prune(),
+      store.sessions.prune(now()),
       store.credentialFailures.prune(now() - 2 * failureWindowMs),
       pruneAudits(),
     ])
@@ -107,13 +112,15 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     lastUsed,
     keys: new KeyService(store, { secret: opts.secret, maxLifetimeDays: opts.maxKeyLifetimeDays ?? 365, now, invalidation }),
     users: new UserService(store, { now, invalidation }),
-    auth: new AuthService(store, { secret: opts.secret, now, signInLimits, verifier }),
+    auth,
+    passwords: new PasswordService(store, { now, auth }),
     audits: new AuditService(store),
     tenantNames: new TenantNames(store),
     credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: failureWindowMs, now, shared: store.credentialFailures, onError }),
     async start() {
       await keyEvents?.start();
       lastUsed.start();
+      auth.refusals.start();
       pruner = setInterval(() => prune().catch(onError), 10 * 60 * 1000);
       pruner.unref();
     },
@@ -124,6 +131,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
       await pruning?.catch(() => {});
       await keyEvents?.stop();
       await lastUsed.stop();
+      await auth.refusals.stop();
     },
   };
 }

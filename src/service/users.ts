@@ -48,7 +48,7 @@ export class UserService {
       firstName: checkText(input.firstName ?? '', 'spec.firstName', NAME),
       lastName: checkText(input.lastName ?? '', 'spec.lastName', NAME),
       roles,
-      passwordHash: input.password === undefined ? '' : await hashPassword(checkPassword(input.password)),
+      passwordHash: input.password === undefined ? '' : await hashPassword(checkPassword(input.password, input.email)),
       createdAt: now,
       updatedAt: now,
       lastSignInAt: null,

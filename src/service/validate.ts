@@ -1,5 +1,6 @@
 /** Field rules shared by the use cases; the JSON schemas at the edge check types and shapes. */
 import { badRequest } from '../domain/errors.js';
+import { checkNewPassword } from '../domain/passwordPolicy.js';
 
 // Control characters (Unicode Cc: C0, DEL, C1, among them ESC, which starts terminal escape
 // sequences), format characters (Cf: bidi overrides such as U+202E, zero-width characters, soft
@@ -44,9 +45,7 @@ export function checkEmail(value: string): string {
   return email;
 }
 
-export function checkPassword(value: string): string {
-  if (value.length < 8 || value.length > 256) {
-    throw badRequest('The password must be 8 to 256 characters long.', { field: 'spec.password' });
-  }
-  return value;
+/** A new user's password, under the one policy (see domain/passwordPolicy.ts). */
+export function checkPassword(value: string, email: string): string {
+  return checkNewPassword(value, email, 'spec.password');
 }

@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely, Selectable } from 'kysely';
+import { type CompiledQuery, type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { type Page, type PageRequest, toPage } from './paging.js';
 import type { AuditsTable, Database } from './schema.js';
 
@@ -24,23 +24,20 @@ export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(e: AuditEntry): Promise<void> {
+    await this.db.insertInto('audits').values(toRow(e)).execute();
+  }
+
+  /**
+   * Writes `e` the first time its uid is seen, and from then on only adds `times` to its count:
+   * the entry stands for every repeat (its `details.count`), so that a flood of refused sign-ins costs one row
+   * per account, address and window instead of one each. The uid must name the repeat: derive
+   * it from what makes two occurrences the same.
+   */
+  async insertOrCount(e: AuditEntry, times: number): Promise<void> {
     await this.db
       .insertInto('audits')
-      .values({
-        uid: e.uid,
-        tenant_uid: e.tenantUid,
-        at: e.at,
-        action: e.action,
-        actor_user_uid: e.actor.userUid,
-        actor_email: e.actor.email,
-        actor_api_key_uid: e.actor.apiKeyUid,
-        resource_kind: e.resource.kind,
-        resource_uid: e.resource.uid,
-        resource_name: e.resource.name,
-        resource_owner_uid: e.resource.ownerUid,
-        address: e.address,
-        details: JSON.stringify(e.details),
-      })
+      .values({ ...toRow(e), occurrences: times })
+      .onConflict((oc) => oc.column('uid').doUpdateSet({ occurrences: sql<number>`coalesce(audits.occurrences, 1) + ${times}` }))
       .execute();
   }
 
@@ -113,6 +110,24 @@ export class AuditRepository {
   }
 }
 
+function toRow(e: AuditEntry): Insertable<AuditsTable> {
+  return {
+    uid: e.uid,
+    tenant_uid: e.tenantUid,
+    at: e.at,
+    action: e.action,
+    actor_user_uid: e.actor.userUid,
+    actor_email: e.actor.email,
+    actor_api_key_uid: e.actor.apiKeyUid,
+    resource_kind: e.resource.kind,
+    resource_uid: e.resource.uid,
+    resource_name: e.resource.name,
+    resource_owner_uid: e.resource.ownerUid,
+    address: e.address,
+    details: JSON.stringify(e.details),
+  };
+}
+
 function toEntry(r: Selectable<AuditsTable>): AuditEntry {
   return {
     uid: r.uid,
@@ -122,6 +137,6 @@ function toEntry(r: Selectable<AuditsTable>): AuditEntry {
     actor: { userUid: r.actor_user_uid, email: r.actor_email, apiKeyUid: r.actor_api_key_uid },
     resource: { kind: r.resource_kind, uid: r.resource_uid, name: r.resource_name, ownerUid: r.resource_owner_uid },
     address: r.address,
-    details: JSON.parse(r.details),
+    details: r.occurrences == null ? JSON.parse(r.details) : { ...JSON.parse(r.details), count: Number(r.occurrences) },
   };
 }

@@ -96,7 +96,41 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('credential_failures_window').on('credential_failures').column('window_start').execute();
       },
     },
-    // Sorts after 0003_sessions, which is written on another branch: keep the number.
+    '0003_sessions': {
+      async up(db: Kysely<any>) {
+        // Tokens and cookies name a session, looked up on every use: logout, a password change
+        // or deleting the user (the cascade) ends it at once, on every instance.
+        await db.schema
+          .createTable('sessions')
+          .addColumn('uid', 'text', (c) => c.primaryKey())
+          .addColumn('user_uid', 'text', (c) => c.notNull().references('users.uid').onDelete('cascade'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sessions_user').on('sessions').column('user_uid').execute();
+        await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
+      },
+    },
+    // Sorts between 0003_sessions and 0004: the sign-in limits and the counted audit entries.
+    '0003_sign_in_attempts': {
+      async up(db: Kysely<any>) {
+        // One row per guessing budget, reserved atomically before a password is checked,
+        // instead of a row per failure counted afterwards.
+        await db.schema
+          .createTable('sign_in_attempts')
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('last_at', 'bigint', (c) => c.notNull())
+          .addColumn('prev_at', 'bigint')
+          .addPrimaryKeyConstraint('sign_in_attempts_pk', ['scope', 'subject'])
+          .execute();
+        await db.schema.createIndex('sign_in_attempts_last').on('sign_in_attempts').columns(['scope', 'last_at']).execute();
+        await db.schema.dropTable('sign_in_failures').execute();
+        // Refused sign-ins are one entry per account, address and window, counting its repeats.
+        await db.schema.alterTable('audits').addColumn('occurrences', 'integer').execute();
+      },
+    },
     '0004_audit_indexes': {
       async up(db: Kysely<any>) {
         // A plain user reads the entries they made and the entries about what they own: one

@@ -57,13 +57,31 @@ export interface AuditsTable {
   resource_owner_uid: string | null;
   address: string | null;
   details: string;
+  /** For an entry that counts repeats (refused sign-ins): how many it stands for. */
+  occurrences: number | null;
 }
 
-export interface SignInFailuresTable {
-  seq: Generated<number>;
-  email: string;
-  address: string;
-  at: number;
+/** One guessing budget's count (see signInAttempts.ts). */
+export interface SignInAttemptsTable {
+  /** 'pair' (account and address), 'account' or 'address'. */
+  scope: string;
+  /** The email, the address, or both (pair), that the budget belongs to. */
+  subject: string;
+  failures: number;
+  /** When the last attempt was counted: the delay runs from here. */
+  last_at: number;
+  /** The `last_at` before it, restored when that last attempt is given back. */
+  prev_at: number | null;
+}
+
+/** A signed-in session: every token and cookie names one, and dies with it. */
+export interface SessionsTable {
+  uid: string;
+  user_uid: string;
+  /** Sign-in time. */
+  created_at: number;
+  /** Sign-in time plus the absolute lifetime: no token of the session is accepted after it. */
+  expires_at: number;
 }
 
 export interface CredentialFailuresTable {
@@ -77,6 +95,7 @@ export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
   audits: AuditsTable;
-  sign_in_failures: SignInFailuresTable;
+  sign_in_attempts: SignInAttemptsTable;
+  sessions: SessionsTable;
   credential_failures: CredentialFailuresTable;
 }

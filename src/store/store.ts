@@ -8,7 +8,8 @@ import { type Connection, connect, type Dialect } from './dialects.js';
 import { KeyEventPublisher } from './keyEvents.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
-import { SignInFailureRepository } from './signInFailures.js';
+import { SessionRepository } from './sessions.js';
+import { SignInAttemptRepository } from './signInAttempts.js';
 import { TenantRepository } from './tenants.js';
 import { UserRepository } from './users.js';
 
@@ -17,7 +18,8 @@ export class Repositories {
   readonly users: UserRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly audits: AuditRepository;
-  readonly signInFailures: SignInFailureRepository;
+  readonly signInAttempts: SignInAttemptRepository;
+  readonly sessions: SessionRepository;
   readonly credentialFailures: CredentialFailureRepository;
   /** Call inside the transaction that changes keys: other instances hear of it on commit. */
   readonly keyEvents: KeyEventPublisher;
@@ -30,7 +32,8 @@ export class Repositories {
     this.users = new UserRepository(db, dialect === 'postgres');
     this.apiKeys = new ApiKeyRepository(db, dialect === 'postgres');
     this.audits = new AuditRepository(db);
-    this.signInFailures = new SignInFailureRepository(db);
+    this.signInAttempts = new SignInAttemptRepository(db);
+    this.sessions = new SessionRepository(db);
     this.credentialFailures = new CredentialFailureRepository(db);
     this.keyEvents = new KeyEventPublisher(db, dialect);
   }

@@ -7,7 +7,7 @@ export interface UserWithPassword extends User {
   passwordHash: string;
 }
 
-function toUser(row: Selectable<UsersTable>): UserWithPassword {
+export function toUser(row: Selectable<UsersTable>): UserWithPassword {
   return {
     uid: row.uid,
     tenantUid: row.tenant_uid,
@@ -134,6 +134,11 @@ export class UserRepository {
 
   async recordSignIn(uid: string, at: number): Promise<void> {
     await this.db.updateTable('users').set({ last_sign_in_at: at }).where('uid', '=', uid).execute();
+  }
+
+  async setPasswordHash(uid: string, passwordHash: string, at: number): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: at }).where('uid', '=', uid).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /**

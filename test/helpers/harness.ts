@@ -62,9 +62,9 @@ export class Harness {
     });
     await this.services.start();
     this.app = await buildApp({ services: this.services });
-    const { tenant, admin } = await this.services.users.createTenant({ name: 'default', adminEmail: 'admin@example.com', adminPassword: 'admin-password-1' });
+    const { tenant, admin } = await this.services.users.createTenant({ name: 'default', adminEmail: 'admin@example.com', adminPassword: 'keeper-password-1' });
     this.tenantUid = tenant.uid;
-    this.admin = await this.signIn(admin.email, 'admin-password-1');
+    this.admin = await this.signIn(admin.email, 'keeper-password-1');
   }
 
   async close() {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import type { Services } from '../../service/services.js';
-import { keyFailure, limitFailures, presentedApiKey, tooManyFailuresMessage } from '../credentials.js';
-import { clearSessionCookies, setSessionCookies } from '../session.js';
+import { keyFailure, limitFailures, presentedApiKey, presentedToken, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
+import { checkCsrf, clearSessionCookies, SESSION_COOKIE, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
@@ -16,6 +16,9 @@ const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa:
  */
 const refuseCheck = (retryAfter: number) =>
   new KeywardError('Unauthorized', tooManyFailuresMessage(retryAfter), { retryAfter, details: { reason: 'TooManyRequests' } });
+
+/** Where a refused attempt on an account that does not exist is told: the log, not the audit table. */
+export const refusalLog = (request: FastifyRequest) => (fields: Record<string, unknown>) => request.log.info({ reqId: request.id, ...fields }, 'password attempt refused');
 
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
   const { auth, lastUsed, now, credentialFailures } = services;
@@ -37,7 +40,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     },
     async (request, reply) => {
       const { emailId, password } = request.body as { emailId: string; password: string };
-      const { token } = await auth.authenticate(emailId, password, request.ip);
+      const { token } = await auth.authenticate(emailId, password, request.ip, refusalLog(request));
       // As Palette does, also set the session cookie unless asked not to (?setCookie=false).
       if ((request.query as { setCookie?: string }).setCookie !== 'false') setSessionCookies(request, reply, token, randomBytes(24).toString('base64url'));
       return { Authorization: token, isMfa: false };
@@ -46,8 +49,29 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
 
   app.post(
     '/v1/auth/logout',
-    { schema: { tags, summary: "Sign out of the console: clears the session cookies", response: { 204: { type: 'null' } } } },
-    async (_request, reply) => {
+    {
+      schema: {
+        tags,
+        summary: 'Sign out: ends the session of the Authorization token or session cookie presented, and clears the cookies',
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const token = presentedToken(request);
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (token !== undefined) await auth.logout(token, request.ip);
+      if (cookie && cookie !== token) {
+        // A cookie ends its session only with the CSRF token, as any other write made with it.
+        // Beside a token (an API client that keeps cookies), a cookie without it is only cleared.
+        let mayAct = true;
+        try {
+          checkCsrf(request);
+        } catch (err) {
+          if (token === undefined) throw err;
+          mayAct = false;
+        }
+        if (mayAct) await auth.logout(cookie, request.ip);
+      }
       clearSessionCookies(reply);
       return reply.code(204).send();
     },
@@ -63,7 +87,12 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
         response: { 200: tokenResponse, ...errorResponses },
       },
     },
-    async (request) => ({ Authorization: await auth.refresh((request.params as { token: string }).token), isMfa: false }),
+    // A bad, expired or ended token here is a credential failure like any other.
+    async (request) => {
+      const { token } = request.params as { token: string };
+      const fresh = await limitFailures(credentialFailures, request, () => auth.refresh(token, request.ip), tooManyFailures);
+      return { Authorization: fresh, isMfa: false };
+    },
   );
 
   // Forward authentication for reverse proxies (nginx auth_request, Traefik ForwardAuth, Envoy):
