@@ -107,7 +107,7 @@ async function measure(database: string, url: string): Promise<Run[]> {
     const signIn = await fetch(`${base}/v1/auth/authenticate?setCookie=false`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ emailId: 'admin@keyward.local', password: 'admin-password-1' }),
+      body: JSON.stringify({ emailId: 'admin@keyward.local', password: 'keeper-password-1' }),
     });
     const token = (await signIn.json()).Authorization as string;
     const all = (await store.connection.db.selectFrom('api_keys').select('uid').execute()).map((r) => r.uid);

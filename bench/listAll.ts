@@ -106,7 +106,7 @@ async function target(name: string, dbUrl: string) {
     const signIn = await fetch(`${server.url}/v1/auth/authenticate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ emailId: 'admin@keyward.local', password: 'admin-password-1' }),
+      body: JSON.stringify({ emailId: 'admin@keyward.local', password: 'keeper-password-1' }),
     });
     const token = (await signIn.json()).Authorization as string;
     const pid = server.proc.pid!;

@@ -38,7 +38,7 @@ for (const factory of databases()) {
         assert.match(lines[0]!, /already holds 1 tenant/);
         assert.match(lines[0]!, /KEYWARD_ADMIN_PASSWORD/);
         assert.ok(server.stdout().includes('was not created'), 'and in the log');
-        assert.equal((await signIn(server.url, 'admin@keyward.local', 'admin-password-1')).status, 401);
+        assert.equal((await signIn(server.url, 'admin@keyward.local', 'keeper-password-1')).status, 401);
         assert.deepEqual(await signIn(server.url, 'root@acme.example', 'acme-password-1'), { status: 200, orgName: 'acme' });
       } finally {
         await server.stop();
@@ -46,10 +46,10 @@ for (const factory of databases()) {
     });
 
     it('with KEYWARD_ADMIN_PASSWORD: created on the next start, and only once', async () => {
-      const server = await startServer({ env: { ...env, KEYWARD_ADMIN_PASSWORD: 'admin-password-1' } });
+      const server = await startServer({ env: { ...env, KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' } });
       try {
         assert.deepEqual(await skippedLines(server, 0), []);
-        assert.deepEqual(await signIn(server.url, 'admin@keyward.local', 'admin-password-1'), { status: 200, orgName: 'default' });
+        assert.deepEqual(await signIn(server.url, 'admin@keyward.local', 'keeper-password-1'), { status: 200, orgName: 'default' });
         assert.deepEqual(await signIn(server.url, 'root@acme.example', 'acme-password-1'), { status: 200, orgName: 'acme' });
       } finally {
         await server.stop();
@@ -59,7 +59,7 @@ for (const factory of databases()) {
       try {
         assert.deepEqual(await skippedLines(again, 0), []);
         assert.equal((await signIn(again.url, 'admin@keyward.local', 'another-password-2')).status, 401);
-        assert.equal((await signIn(again.url, 'admin@keyward.local', 'admin-password-1')).status, 200);
+        assert.equal((await signIn(again.url, 'admin@keyward.local', 'keeper-password-1')).status, 200);
       } finally {
         await again.stop();
       }
@@ -73,7 +73,7 @@ for (const factory of databases()) {
         const env = { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'bootstrap-test-secret-0123456789', KEYWARD_ADMIN_EMAIL: '' };
         const t = await run(['tenant', 'create', '--name', 'acme', '--admin-email', 'admin@keyward.local', '--admin-password', 'acme-password-1'], { env });
         assert.equal(t.code, 0, t.stderr);
-        const server = await startServer({ env: { ...env, KEYWARD_ADMIN_PASSWORD: 'admin-password-1' } });
+        const server = await startServer({ env: { ...env, KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' } });
         try {
           const lines = await skippedLines(server);
           assert.equal(lines.length, 1, server.stderr());

@@ -84,7 +84,7 @@ for (const factory of databases()) {
     });
 
     it('stored names with control and format characters are printed escaped, in the table and in JSON', async () => {
-      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'admin-password-1'];
+      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'keeper-password-1'];
       const created = await run(['keys', 'create', '--name', 'to-be-evil', '--json', ...login], { env });
       assert.equal(created.code, 0, created.stderr);
       const { uid } = JSON.parse(created.stdout);
@@ -110,8 +110,8 @@ for (const factory of databases()) {
     });
 
     it('keys list follows continue, a page at a time, to the last key', async () => {
-      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'admin-password-1'];
-      const signIn = await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'admin-password-1' } });
+      const login = ['--url', server.url, '--email', 'admin@keyward.local', '--password', 'keeper-password-1'];
+      const signIn = await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: 'admin@keyward.local', password: 'keeper-password-1' } });
       const me = (await http(`${server.url}/v1/users/info`, { headers: { Authorization: signIn.body.Authorization } })).body;
       const store = await Store.open(db.url);
       let made: string[];

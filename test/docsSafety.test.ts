@@ -66,7 +66,7 @@ eachDatabase('API reference safety', (h) => {
 describe('API reference in a browser', { skip: browserSkipReason() }, () => {
   it('/docs renders and runs Try it out under its CSP, with no violation', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyward-docs-'));
-    const server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'docs-test-secret-0123456789', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' } });
+    const server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'docs-test-secret-0123456789', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' } });
     const browser = await launch();
     try {
       const page = await browser.newPage();

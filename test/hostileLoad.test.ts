@@ -91,7 +91,7 @@ function bodyOf(response: string): string {
 describe('the server under clients that hold connections', () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-hostile-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const base = { KEYWARD_DATABASE_URL: `sqlite:${join(dir, 'k.db')}`, KEYWARD_SECRET: 'hostile-load-secret-0123', KEYWARD_ADMIN_PASSWORD: 'admin-password-1' };
+  const base = { KEYWARD_DATABASE_URL: `sqlite:${join(dir, 'k.db')}`, KEYWARD_SECRET: 'hostile-load-secret-0123', KEYWARD_ADMIN_PASSWORD: 'keeper-password-1' };
 
   it('a trickled body, trickled headers and a silent connection are cut off at their timeouts with a 408 v1Error; an idle kept-alive connection is closed', async () => {
     const server = await startServer({
