@@ -1,6 +1,7 @@
 /** `keyward serve`: open the database, bootstrap it on first start, listen, and stop cleanly. */
 import pino from 'pino';
-import { type Config, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { KeywardError } from '../domain/errors.js';
 import { buildApp } from '../http/app.js';
 import { loggerOptions } from '../http/logging.js';
 import { bootstrap, createServices } from '../service/services.js';
@@ -29,7 +30,10 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     authFailuresPerMinute: config.authFailuresPerMinute,
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
   });
-  const first = await bootstrap(services, config.adminEmail, config.adminPassword);
+  const first = await bootstrap(services, config.adminEmail, config.adminPassword).catch((err) => {
+    // Say which setting the password policy refused, not only which rule.
+    throw err instanceof KeywardError && err.details.field === 'spec.password' ? new ConfigError(`KEYWARD_ADMIN_PASSWORD: ${err.message}`) : err;
+  });
   if (first.created) {
     logger.info({ tenant: 'default', admin: config.adminEmail }, 'created tenant "default" and its tenant admin');
     if (first.generatedPassword) {

@@ -59,9 +59,19 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     async (request, reply) => {
       const token = presentedToken(request);
       const cookie = request.cookies[SESSION_COOKIE];
-      // A cookie ends its session only with the CSRF token, as any other write made with it.
-      if (cookie) checkCsrf(request);
-      for (const presented of new Set([token, cookie])) if (presented) await auth.logout(presented, request.ip);
+      if (token !== undefined) await auth.logout(token, request.ip);
+      if (cookie && cookie !== token) {
+        // A cookie ends its session only with the CSRF token, as any other write made with it.
+        // Beside a token (an API client that keeps cookies), a cookie without it is only cleared.
+        let mayAct = true;
+        try {
+          checkCsrf(request);
+        } catch (err) {
+          if (token === undefined) throw err;
+          mayAct = false;
+        }
+        if (mayAct) await auth.logout(cookie, request.ip);
+      }
       clearSessionCookies(reply);
       return reply.code(204).send();
     },
