@@ -5,6 +5,7 @@ import { type Notice, Notices } from './components/Notices';
 import { AuditPage } from './pages/AuditPage';
 import { KeysPage } from './pages/KeysPage';
 import { LoginPage } from './pages/LoginPage';
+import { ChangePasswordDialog } from './pages/PasswordDialogs';
 import { UsersPage } from './pages/UsersPage';
 import { navigate, usePath } from './router';
 import { loadSession, type Session } from './session';
@@ -31,7 +32,7 @@ function NavLink(props: { path: string; label: string; current: string }) {
   );
 }
 
-function TopBar(props: { session: Session; path: string; onLogout: () => void }) {
+function TopBar(props: { session: Session; path: string; onChangePassword: () => void; onLogout: () => void }) {
   const { session, path } = props;
   const tenantScope = path.startsWith('/tenant');
   const initials = session.name
@@ -64,6 +65,7 @@ function TopBar(props: { session: Session; path: string; onLogout: () => void })
         }
         items={[
           { label: 'My API Keys', onSelect: () => navigate('/keys') },
+          { label: 'Change password', onSelect: props.onChangePassword },
           { label: 'Log out', onSelect: props.onLogout },
         ]}
       />
@@ -76,6 +78,7 @@ export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [notice, setNotice] = useState<Notice | null>(null);
   const [loginNotice, setLoginNotice] = useState('');
+  const [changingPassword, setChangingPassword] = useState(false);
   const returnTo = useRef<string | null>(null);
   const main = useRef<HTMLElement>(null);
 
@@ -158,7 +161,7 @@ export function App() {
 
   return (
     <div className="shell">
-      <TopBar session={session} path={path} onLogout={() => void logout()} />
+      <TopBar session={session} path={path} onChangePassword={() => setChangingPassword(true)} onLogout={() => void logout()} />
       <div className={`body ${tenantScope ? 'with-nav' : ''}`}>
         {tenantScope && session.isAdmin && (
           <nav aria-label="Main Menu" className="main-menu">
@@ -177,6 +180,15 @@ export function App() {
           {content}
         </main>
       </div>
+      {changingPassword && (
+        <ChangePasswordDialog
+          email={session.email}
+          onClose={(changed) => {
+            setChangingPassword(false);
+            if (changed) notify({ kind: 'status', text: 'Your password was changed. Your other sessions were signed out.' });
+          }}
+        />
+      )}
     </div>
   );
 }

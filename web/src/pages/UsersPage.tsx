@@ -2,10 +2,12 @@ import { useState } from 'react';
 import { api, type User } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import type { Notice } from '../components/Notices';
+import { PASSWORD_MIN_LENGTH } from '../components/NewPasswordFields';
 import { ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDateTime, fullName } from '../format';
 import type { Session } from '../session';
+import { ResetPasswordDialog } from './PasswordDialogs';
 
 function AddUserDialog(props: { onClose: (created: string | null) => void }) {
   const [email, setEmail] = useState('');
@@ -39,7 +41,7 @@ function AddUserDialog(props: { onClose: (created: string | null) => void }) {
         </label>
         <label>
           Password
-          <input type="password" autoComplete="new-password" minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input type="password" autoComplete="new-password" minLength={PASSWORD_MIN_LENGTH} value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
         <label className="check">
           <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.target.checked)} />
@@ -64,6 +66,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
   const { items: users, reload: load } = list;
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<User | null>(null);
+  const [resetting, setResetting] = useState<User | null>(null);
 
   const remove = async (user: User) => {
     try {
@@ -106,10 +109,16 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
                 <td>{u.spec.roles.includes('tenant-admin') ? 'Tenant admin' : 'User'}</td>
                 <td>{formatDateTime(u.status.lastSignIn)}</td>
                 <td className="row-actions">
+                  {/* Not on the admin's own row: a reset ends every session, this one too; Change password in the User Menu keeps it. */}
                   {u.metadata.uid !== props.session.userUid && (
-                    <button type="button" className="link danger" aria-label={`Delete user ${u.spec.emailId}`} onClick={() => setDeleting(u)}>
-                      Delete
-                    </button>
+                    <>
+                      <button type="button" className="link" aria-label={`Reset password for ${u.spec.emailId}`} onClick={() => setResetting(u)}>
+                        Reset password
+                      </button>
+                      <button type="button" className="link danger" aria-label={`Delete user ${u.spec.emailId}`} onClick={() => setDeleting(u)}>
+                        Delete
+                      </button>
+                    </>
                   )}
                 </td>
               </tr>
@@ -124,6 +133,15 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
             setAdding(false);
             if (email) notify({ kind: 'status', text: `Created user ${email}.` });
             void (email ? list.reloadThroughNewest() : load());
+          }}
+        />
+      )}
+      {resetting && (
+        <ResetPasswordDialog
+          user={resetting}
+          onClose={(done) => {
+            if (done) notify({ kind: 'status', text: `Set a new password for ${resetting.spec.emailId}. Their sessions were ended: they sign in again with the new password.` });
+            setResetting(null);
           }}
         />
       )}
