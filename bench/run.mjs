@@ -20,9 +20,10 @@
  * 6. console: in Debian's Chromium, the sign-in page from a cold start, and the first screen after
  *    sign-in (My API Keys of a user with 100,000 keys) until its rows are on screen.
  *
- * 7. profile (only when asked for): Keyward on SQLite at log level warn under the throughput load
- *    with `node --cpu-prof`, summarised by function and by owner (bench/cpuProfile.mjs);
- *    BENCH_PROFILE_DIR keeps the .cpuprofile for Chrome's DevTools.
+ * 7. profile (only when asked for): the reference and Keyward on SQLite at log level warn
+ *    (BENCH_PROFILE_LOG_LEVEL) under the throughput load with `node --cpu-prof`, summarised by
+ *    owner and function, Keyward against the reference (bench/cpuProfile.mjs);
+ *    BENCH_PROFILE_DIR keeps the .cpuprofile files for Chrome's DevTools.
  *
  * BENCH_PARTS picks parts (throughput,propagation,memory,console by default; profile on demand).
  */
@@ -492,6 +493,9 @@ async function main() {
     /** One server under the throughput load with `node --cpu-prof`, its main thread summarised. */
     const profiled = async (name, launch, headers) => {
       console.error(`profile: ${name} under load, with node --cpu-prof…`);
+      // V8's default sample every 1 ms: over a 10 s run of some 100,000 requests that resolves a
+      // hundredth of a µs per request. Sampling every 100 µs doubled the servers' CPU and moved
+      // time into a few Node internals (process.nextTick, randomUUID) that 1 ms sampling did not.
       const server = await launch(['--cpu-prof', '--cpu-prof-dir', dir]);
       let load;
       try {
@@ -507,7 +511,9 @@ async function main() {
       return { name, file, load, ...summariseProfile(file, { fromEndMs: exited - load.window.from, toEndMs: exited - load.window.to }) };
     };
     const ref = await profiled('reference cached check', (nodeArgs) => start(process.execPath, [...nodeArgs, 'bench/reference.mjs'], { KEYS: String(KEYS) }), (s) => ({ ApiKey: s.key }));
-    const kwp = await profiled('Keyward, SQLite, log level warn', (nodeArgs) => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: 'warn' }, nodeArgs), () => ({ ApiKey: sqliteKey }));
+    // BENCH_PROFILE_LOG_LEVEL=info profiles the access log line too.
+    const level = process.env.BENCH_PROFILE_LOG_LEVEL ?? 'warn';
+    const kwp = await profiled(`Keyward, SQLite, log level ${level}`, (nodeArgs) => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: level }, nodeArgs), () => ({ ApiKey: sqliteKey }));
     const us = (p, ms) => f((1000 * ms) / p.load.requests, 2);
     const share = (p, ms) => `${f((100 * ms) / p.busyMs, 1)} %`;
     const row = (e) => `| ${e.name} | ${e.owner} | ${e.place} | ${us(kwp, e.selfMs)} | ${share(kwp, e.selfMs)} | ${us(kwp, e.totalMs)} |`;
@@ -516,10 +522,14 @@ async function main() {
     const owners = [...new Set([...kwp.owners, ...ref.owners].map((o) => o.owner))]
       .filter((o) => Math.max(ownerMs(kwp, o) / kwp.busyMs, ownerMs(ref, o) / ref.busyMs) >= 0.002)
       .sort((a, b) => ownerMs(kwp, b) / kwp.load.requests - ownerMs(kwp, a) / kwp.load.requests);
+    const refSelf = new Map(ref.functions.map((e) => [`${e.name} ${e.place}`, e.selfMs]));
+    const beyond = kwp.functions
+      .map((e) => ({ e, diff: (1000 * e.selfMs) / kwp.load.requests - (1000 * (refSelf.get(`${e.name} ${e.place}`) ?? 0)) / ref.load.requests }))
+      .sort((a, b) => b.diff - a.diff);
     const isFastify = (e) => e.owner === 'fastify' || e.owner.startsWith('@fastify/') || ['find-my-way', 'avvio', 'light-my-request', 'fast-json-stringify'].includes(e.owner);
     profile = Object.fromEntries([ref, kwp].map((p) => [p.name, { file: p.file, requests: p.load.requests, busyMs: p.busyMs, owners: p.owners }]));
     lines.push(
-      `CPU profiles (\`node --cpu-prof\`, main thread) under the throughput load, ${DURATION} s after the warm-up; the profiler adds its own cost, so read shares, not totals. Reference: ${f(ref.load.rps)} requests/s, ${f(ref.load.cpuUsPerRequest, 1)} µs of process CPU per request. Keyward on SQLite at log level warn: ${f(kwp.load.rps)} requests/s, ${f(kwp.load.cpuUsPerRequest, 1)} µs. ${process.env.BENCH_PROFILE_DIR ? `Profiles: ${ref.file}, ${kwp.file}.` : 'Set BENCH_PROFILE_DIR to keep the profiles for DevTools.'}`,
+      `CPU profiles (\`node --cpu-prof\`, main thread) under the throughput load, ${DURATION} s after the warm-up; the profiler adds its own cost, so read shares, not totals. Reference: ${f(ref.load.rps)} requests/s, ${f(ref.load.cpuUsPerRequest, 1)} µs of process CPU per request. ${kwp.name}: ${f(kwp.load.rps)} requests/s, ${f(kwp.load.cpuUsPerRequest, 1)} µs. ${process.env.BENCH_PROFILE_DIR ? `Profiles: ${ref.file}, ${kwp.file}.` : 'Set BENCH_PROFILE_DIR to keep the profiles for DevTools.'}`,
       '',
       'Main-thread busy time per request by owner (self time), µs:',
       '',
@@ -528,10 +538,11 @@ async function main() {
       ...owners.map((o) => `| ${o} | ${us(ref, ownerMs(ref, o))} | ${us(kwp, ownerMs(kwp, o))} | ${f((1000 * ownerMs(kwp, o)) / kwp.load.requests - (1000 * ownerMs(ref, o)) / ref.load.requests, 2)} |`),
       `| all | ${us(ref, ref.busyMs)} | ${us(kwp, kwp.busyMs)} | ${f((1000 * kwp.busyMs) / kwp.load.requests - (1000 * ref.busyMs) / ref.load.requests, 2)} |`,
       '',
-      "Keyward's top functions by self time:",
+      'Functions by what Keyward spends in them beyond the reference (self time, µs per request):',
       '',
-      ...head,
-      ...kwp.functions.slice(0, 30).map(row),
+      '| function | owner | where | reference | Keyward | difference | Keyward total |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+      ...beyond.slice(0, 40).map(({ e, diff }) => `| ${e.name} | ${e.owner} | ${e.place} | ${us(ref, refSelf.get(`${e.name} ${e.place}`) ?? 0)} | ${us(kwp, e.selfMs)} | ${f(diff, 2)} | ${us(kwp, e.totalMs)} |`),
       '',
       "Keyward's own functions by total time (with what they call):",
       '',
