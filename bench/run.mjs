@@ -50,7 +50,8 @@ const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
 // shared machine falls on all of them alike; each figure is the median of its rounds.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 // A fixed offered load for the measured throughput runs (requests/s in all), or as fast as the
-// servers answer when unset. See BENCHMARKS.md: how busy a server is changes its CPU per request.
+// servers answer when unset: every server then does the same work per second, to check that CPU
+// per request does not depend on how hard a server is driven (BENCHMARKS.md: it hardly does).
 const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const PG_ADMIN = process.env.KEYWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-secret-0123456789abcdef';
@@ -191,7 +192,8 @@ async function throughput(server, headers) {
   const system = cpuAfter.system - cpuBefore.system;
   const cpu = cpuAfter.user - cpuBefore.user + system;
   if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
-  // A tick is 10 ms: below a couple of seconds of CPU the per-request figure loses precision.
+  // A tick is 1/CLK_TCK s (10 ms here): below a couple of seconds of CPU the per-request figure
+  // loses precision.
   if (cpu < 2) console.error(`  only ${cpu.toFixed(2)} s of server CPU: raise BENCH_DURATION for a precise CPU per request`);
   return {
     rps: r.requests.average,
