@@ -5,9 +5,13 @@
  *
  *   npm run bench                      (BENCH_DURATION=10 BENCH_CONNECTIONS=50 by default)
  *
- * 1. throughput: bare Fastify (ceiling), Keyward on SQLite and on PostgreSQL with 100,000 keys,
- *    Better Auth's API key plugin on SQLite with 100,000 keys: GET /v1/users/info with a key;
- * 2. latency: the same four, one request at a time, to see what authentication adds;
+ * 1. throughput: bare Fastify (ceiling), a reference cached check (bench/reference.mjs), Keyward
+ *    on SQLite and on PostgreSQL with 100,000 keys, each at log level warn and info, and Better
+ *    Auth's API key plugin on SQLite with 100,000 keys: GET /v1/users/info with a key. Beside
+ *    requests per second, each server's own CPU time (user + system, from /proc/<pid>/stat) per
+ *    request served, and the goals of issue 10 as ratios: Keyward's CPU per request against the
+ *    reference's, and its throughput against Better Auth's;
+ * 2. latency: the same servers, one request at a time, to see what authentication adds;
  * 3. propagation: a revoke on instance A until instance B refuses the key, two instances on PostgreSQL;
  * 4. memory: RSS of one instance with 1,000,000 keys in the database, empty and with a full cache;
  * 5. refusal timing: how long a 401 takes for a typo (bad checksum), a well-formed key that does
@@ -18,14 +22,20 @@
  * 7. flush: revokes over HTTP during a last-used flush of 100,000 keys, on SQLite and PostgreSQL,
  *    the flush as it was and as it is (bench/lastUsedFlush.ts, which also runs on its own).
  *
- * BENCH_PARTS picks parts (throughput,propagation,memory,console,flush; all by default).
+ * 7. profile (only when asked for): the reference and Keyward on SQLite at log level warn
+ *    (BENCH_PROFILE_LOG_LEVEL) under the throughput load with `node --cpu-prof`, summarised by
+ *    owner and function, Keyward against the reference (bench/cpuProfile.mjs);
+ *    BENCH_PROFILE_DIR keeps the .cpuprofile files for Chrome's DevTools.
+ *
+ * BENCH_PARTS picks parts (throughput,propagation,memory,console,flush by default; profile on demand).
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { summariseProfile } from './cpuProfile.mjs';
 import pg from 'pg';
 import { register } from 'tsx/esm/api';
 
@@ -38,8 +48,17 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const MEMORY_KEYS = Number(process.env.BENCH_MEMORY_KEYS ?? 1_000_000);
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
+// Throughput rounds: every server once per round, in turn, so that a burst of other work on a
+// shared machine falls on all of them alike; each figure is the median of its rounds.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+// A fixed offered load for the measured throughput runs (requests/s in all), or as fast as the
+// servers answer when unset: every server then does the same work per second, to check that CPU
+// per request does not depend on how hard a server is driven (BENCHMARKS.md: it hardly does).
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const PG_ADMIN = process.env.KEYWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-secret-0123456789abcdef';
+/** Clock ticks per second, the unit of utime and stime in /proc/<pid>/stat. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const work = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
 const children = new Set();
 
@@ -81,11 +100,11 @@ async function stop(server) {
   children.delete(server.proc);
 }
 
-const keyward = (url, extra = {}) =>
+const keyward = (url, extra = {}, nodeArgs = []) =>
   // The propagation run answers B's 401s 200 times a minute: no per-address failure limit here.
   start(
     process.execPath,
-    ['bin/keyward.js', 'serve'],
+    [...nodeArgs, 'bin/keyward.js', 'serve'],
     { KEYWARD_DATABASE_URL: url, KEYWARD_SECRET: SECRET, KEYWARD_PORT: '0', KEYWARD_LOG_LEVEL: 'info', KEYWARD_AUTH_FAILURES_PER_MINUTE: '0', ...extra },
     { logTo: join(work, 'keyward.log') },
   );
@@ -116,12 +135,82 @@ async function dropPgDatabase(name) {
   await c.end();
 }
 
-/** Throughput with autocannon, after a short warm-up. */
-async function throughput(url, headers) {
+/** Live child processes of `pid`, from every one of its threads. */
+function childrenOf(pid) {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
+}
+
+/**
+ * CPU seconds a server has used so far, user and system. /proc/<pid>/stat counts the whole
+ * thread group (libuv's pool, V8's compiler and GC threads), plus the children it has reaped;
+ * live children are added, since tsx's loader may keep an esbuild service process beside it.
+ */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: state is
+  // field 3, utime 14, stime 15, cutime 16, cstime 17.
+  const field = (n) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]) / CLK_TCK;
+  const own = { user: field(14) + field(16), system: field(15) + field(17) };
+  for (const child of childrenOf(pid)) {
+    const c = liveCpuSeconds(child);
+    own.user += c.user;
+    own.system += c.system;
+  }
+  return own;
+}
+
+/** As cpuSeconds, or nothing for a child that has exited since it was listed (its parent counts it). */
+function liveCpuSeconds(pid) {
+  try {
+    return cpuSeconds(pid);
+  } catch (err) {
+    if (err.code === 'ENOENT') return { user: 0, system: 0 };
+    throw err;
+  }
+}
+
+/** Fails unless `pid` is Node itself, not a wrapper (npm, sh, tsx's CLI) around the server. */
+function assertServerProcess(pid) {
+  const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+  if (argv0 !== process.execPath) throw new Error(`pid ${pid} is ${argv0}, not ${process.execPath}`);
+  for (const child of childrenOf(pid)) {
+    console.error(`  (pid ${pid} has a child, ${readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}: its CPU is counted too)`);
+  }
+}
+
+/**
+ * Throughput with autocannon, after a short warm-up, and the server's CPU time per request
+ * served over the measured run.
+ */
+async function throughput(server, headers) {
+  const { url, proc } = server;
+  assertServerProcess(proc.pid);
   await autocannon({ url: `${url}/v1/users/info`, headers, connections: CONNECTIONS, duration: 2 });
-  const r = await autocannon({ url: `${url}/v1/users/info`, headers, connections: CONNECTIONS, duration: DURATION });
+  const cpuBefore = cpuSeconds(proc.pid);
+  const from = performance.now();
+  const r = await autocannon({ url: `${url}/v1/users/info`, headers, connections: CONNECTIONS, duration: DURATION, ...(RATE ? { overallRate: RATE } : {}) });
+  const cpuAfter = cpuSeconds(proc.pid);
+  const to = performance.now();
+  const system = cpuAfter.system - cpuBefore.system;
+  const cpu = cpuAfter.user - cpuBefore.user + system;
   if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  // A tick is 1/CLK_TCK s (10 ms here): below a couple of seconds of CPU the per-request figure
+  // loses precision.
+  if (cpu < 2) console.error(`  only ${cpu.toFixed(2)} s of server CPU: raise BENCH_DURATION for a precise CPU per request`);
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    cpuSeconds: cpu,
+    cpuUsPerRequest: (cpu * 1e6) / r.requests.total,
+    // The kernel's share (socket reads and writes, which on loopback include delivery to the
+    // load generator's socket).
+    systemUsPerRequest: (system * 1e6) / r.requests.total,
+    // Share of one core the server used: near 100 % means the server, not the load, was the limit.
+    cpuBusy: cpu / r.duration,
+    window: { from, to },
+  };
 }
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -311,34 +400,85 @@ async function main() {
   lines.push(`Machine: ${cpus().length} × ${cpus()[0].model}, ${f(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}.`, '');
 
   if (PARTS.has('throughput')) {
-    const targets = [
-      ['bare Fastify (ceiling)', () => start(process.execPath, ['bench/bare.mjs'], {}), () => ({})],
-      ['Keyward, SQLite, 100k keys', () => keyward(sqliteUrl), () => ({ ApiKey: sqliteKey })],
-      ['Keyward, PostgreSQL, 100k keys', () => keyward(pgDb.url), () => ({ ApiKey: pgKey })],
-      // The same as the SQLite row without the per-request access log line, to show what it costs.
-      ['Keyward, SQLite, 100k keys, log level warn', () => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: 'warn' }), () => ({ ApiKey: sqliteKey })],
-      ['Better Auth API key plugin, SQLite, 100k keys', () => start(process.execPath, ['bench/peer-better-auth.mjs'], { KEYS: String(KEYS), DB_PATH: join(work, 'peer.db') }), (s) => ({ 'x-api-key': s.key })],
+    const CEILING = 'bare Fastify (ceiling)';
+    const REFERENCE = 'reference cached check';
+    const PEER = 'Better Auth API key plugin, SQLite, 100k keys';
+    const kw = (db, level) => `Keyward, ${db}, 100k keys, log level ${level}`;
+    // Keyward at warn (no access line) and at its default info (one line per request), against
+    // the reference's CPU per request: the goals are at most 1.15× and 1.3× of it.
+    const goals = [
+      [kw('SQLite', 'warn'), 1.15],
+      [kw('PostgreSQL', 'warn'), 1.15],
+      [kw('SQLite', 'info'), 1.3],
+      [kw('PostgreSQL', 'info'), 1.3],
     ];
-    for (const [name, launch, headers] of targets) {
-      console.error(`measuring ${name}…`);
-      const server = await launch();
-      try {
-        results[name] = { ...(await throughput(server.url, headers(server))), latency: await latency(server.url, headers(server)) };
-        if (name.startsWith('Keyward') && !name.includes('warn')) refusals[name] = await refusalTiming(server.url, headers(server).ApiKey);
-      } finally {
-        await stop(server);
+    const targets = [
+      [CEILING, () => start(process.execPath, ['bench/bare.mjs'], {}), () => ({})],
+      [REFERENCE, () => start(process.execPath, ['bench/reference.mjs'], { KEYS: String(KEYS) }), (s) => ({ ApiKey: s.key })],
+      [kw('SQLite', 'warn'), () => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: 'warn' }), () => ({ ApiKey: sqliteKey })],
+      [kw('SQLite', 'info'), () => keyward(sqliteUrl), () => ({ ApiKey: sqliteKey })],
+      [kw('PostgreSQL', 'warn'), () => keyward(pgDb.url, { KEYWARD_LOG_LEVEL: 'warn' }), () => ({ ApiKey: pgKey })],
+      [kw('PostgreSQL', 'info'), () => keyward(pgDb.url), () => ({ ApiKey: pgKey })],
+      // A fresh database for every start: the peer creates its user and key, in clear, only once.
+      [PEER, () => start(process.execPath, ['bench/peer-better-auth.mjs'], { KEYS: String(KEYS), DB_PATH: join(work, `peer-${Date.now()}.db`) }), (s) => ({ 'x-api-key': s.key })],
+    ];
+    const rounds = {};
+    const latencies = {};
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, launch, headers] of targets) {
+        console.error(`measuring ${name}${ROUNDS > 1 ? `, round ${round} of ${ROUNDS}` : ''}…`);
+        const server = await launch();
+        try {
+          const { window, ...measured } = await throughput(server, headers(server));
+          (rounds[name] ??= []).push(measured);
+          console.error(`  ${f(measured.rps)} requests/s, ${f(measured.cpuUsPerRequest, 1)} µs of server CPU per request (${f(measured.systemUsPerRequest, 1)} system)`);
+          if (round === 1) {
+            latencies[name] = await latency(server.url, headers(server));
+            if (name.startsWith('Keyward') && name.endsWith('info')) refusals[name] = await refusalTiming(server.url, headers(server).ApiKey);
+          }
+        } finally {
+          await stop(server);
+        }
       }
     }
-    const ceiling = results['bare Fastify (ceiling)'];
-    const peer = results['Better Auth API key plugin, SQLite, 100k keys'];
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    for (const [name, rs] of Object.entries(rounds)) {
+      results[name] = Object.fromEntries(Object.keys(rs[0]).map((k) => [k, median(rs.map((r) => r[k]))]));
+      results[name].cpuUsPerRequestRounds = rs.map((r) => r.cpuUsPerRequest);
+      results[name].latency = latencies[name];
+    }
+    const ceiling = results[CEILING];
+    const reference = results[REFERENCE];
+    const peer = results[PEER];
     const kinds = Object.keys(Object.values(refusals)[0]);
+    const met = (ok) => (ok ? 'met' : '**missed**');
     lines.push(
-      `Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after 2 s of warm-up, from another process on loopback. Keyward at its default log level (info: one JSON line per request).`,
+      `Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after 2 s of warm-up, from another process on loopback. Server CPU is the server process's user + system time (all its threads, /proc/<pid>/stat, ${CLK_TCK} ticks/s) over the ${DURATION} s, divided by the requests answered.${ROUNDS > 1 ? ` ${ROUNDS} rounds, every server once per round in turn, each figure the median of its rounds (latency and refusals from the first round).` : ''}${RATE ? ` Offered load fixed at ${f(RATE)} requests/s in all (BENCH_RATE).` : ''}`,
       '',
-      '| target | requests/s | vs ceiling | vs peer | p50 / p99 under load (ms) | one at a time p50 / p99 (ms) | added p99 vs ceiling (ms) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      'Goals of issue 10, as ratios from this run:',
+      '',
+      '| goal | measured | target | |',
+      '| --- | ---: | ---: | --- |',
+      ...goals.map(([name, bound]) => {
+        const ratio = results[name].cpuUsPerRequest / reference.cpuUsPerRequest;
+        return `| ${name.replace(', 100k keys', '')}: CPU per request vs the reference | ${f(ratio, 2)}× | ≤ ${bound}× | ${met(ratio <= bound)} |`;
+      }),
+      // Under a fixed offered load every fast server answers the same requests/s: no ratio to read.
+      ...(RATE ? [] : goals).map(([name]) => {
+        const ratio = results[name].rps / peer.rps;
+        return `| ${name.replace(', 100k keys', '')}: requests/s vs Better Auth | ${f(ratio, 1)}× | ≥ 30× | ${met(ratio >= 30)} |`;
+      }),
+      // Requests/s on 2 cores depend on how the load generator and the machine share them; the
+      // CPU each server spends per request does not, so the same goal read that way is steadier.
+      ...goals.map(([name]) => {
+        const ratio = peer.cpuUsPerRequest / results[name].cpuUsPerRequest;
+        return `| ${name.replace(', 100k keys', '')}: Better Auth's CPU per request vs Keyward's (the same goal, read from CPU) | ${f(ratio, 1)}× | ≥ 30× | ${met(ratio >= 30)} |`;
+      }),
+      '',
+      `| target | requests/s | server CPU per request (µs) | of which system (µs) |${ROUNDS > 1 ? ' CPU per request, each round (µs) |' : ''} vs reference | server CPU busy | vs ceiling | vs peer | p50 / p99 under load (ms) | one at a time p50 / p99 (ms) | added p99 vs ceiling (ms) |`,
+      `| --- | ---: | ---: | ---: |${ROUNDS > 1 ? ' ---: |' : ''} ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
       ...Object.entries(results).map(([name, r]) =>
-        `| ${name} | ${f(r.rps)} | ${f((100 * r.rps) / ceiling.rps)} % | ${f(r.rps / peer.rps, 2)}× | ${r.p50} / ${r.p99} | ${f(r.latency.p50, 3)} / ${f(r.latency.p99, 3)} | ${f(r.latency.p99 - ceiling.latency.p99, 3)} |`,
+        `| ${name} | ${f(r.rps)} | ${f(r.cpuUsPerRequest, 1)} | ${f(r.systemUsPerRequest, 1)} |${ROUNDS > 1 ? ` ${r.cpuUsPerRequestRounds.map((x) => f(x, 1)).join(', ')} |` : ''} ${f(r.cpuUsPerRequest / reference.cpuUsPerRequest, 2)}× | ${f(100 * r.cpuBusy)} % | ${f((100 * r.rps) / ceiling.rps)} % | ${f(r.rps / peer.rps, 2)}× | ${r.p50} / ${r.p99} | ${f(r.latency.p50, 3)} / ${f(r.latency.p99, 3)} | ${f(r.latency.p99 - ceiling.latency.p99, 3)} |`,
       ),
       '',
       'Refusal timing (401s), one request at a time, the three kinds interleaved at random, ms p50 / p90:',
@@ -365,6 +505,76 @@ async function main() {
     lines.push(`Memory: ${f(mem.keysInDb)} keys in SQLite; RSS ${f(mem.emptyMb, 1)} MB after start, ${f(mem.fullMb, 1)} MB with the cache full (${f(mem.cacheMax)} entries, KEYWARD_CACHE_MAX_KEYS), about ${f(mem.bytesPerEntry)} bytes per cached key.`, '');
   }
 
+  let profile;
+  if (PARTS.has('profile')) {
+    const dir = process.env.BENCH_PROFILE_DIR ?? join(work, 'profile');
+    /** One server under the throughput load with `node --cpu-prof`, its main thread summarised. */
+    const profiled = async (name, launch, headers) => {
+      console.error(`profile: ${name} under load, with node --cpu-prof…`);
+      // V8's default sample every 1 ms: over a 10 s run of some 100,000 requests that resolves a
+      // hundredth of a µs per request. Sampling every 100 µs doubled the servers' CPU and moved
+      // time into a few Node internals (process.nextTick, randomUUID) that 1 ms sampling did not.
+      const server = await launch(['--cpu-prof', '--cpu-prof-dir', dir]);
+      let load;
+      try {
+        load = await throughput(server, headers(server));
+      } finally {
+        await stop(server);
+      }
+      // The profile ends when the process exits: keep the measured run, not start-up, warm-up or stop.
+      const exited = performance.now();
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread; tsx's
+      // loader hooks run on a thread of their own, idle once modules are loaded.
+      const file = join(dir, readdirSync(dir).find((n) => n.includes(`.${server.proc.pid}.0.`)));
+      return { name, file, load, ...summariseProfile(file, { fromEndMs: exited - load.window.from, toEndMs: exited - load.window.to }) };
+    };
+    const ref = await profiled('reference cached check', (nodeArgs) => start(process.execPath, [...nodeArgs, 'bench/reference.mjs'], { KEYS: String(KEYS) }), (s) => ({ ApiKey: s.key }));
+    // BENCH_PROFILE_LOG_LEVEL=info profiles the access log line too.
+    const level = process.env.BENCH_PROFILE_LOG_LEVEL ?? 'warn';
+    const kwp = await profiled(`Keyward, SQLite, log level ${level}`, (nodeArgs) => keyward(sqliteUrl, { KEYWARD_LOG_LEVEL: level }, nodeArgs), () => ({ ApiKey: sqliteKey }));
+    const us = (p, ms) => f((1000 * ms) / p.load.requests, 2);
+    const share = (p, ms) => `${f((100 * ms) / p.busyMs, 1)} %`;
+    const row = (e) => `| ${e.name} | ${e.owner} | ${e.place} | ${us(kwp, e.selfMs)} | ${share(kwp, e.selfMs)} | ${us(kwp, e.totalMs)} |`;
+    const head = ['| function | owner | where | self µs/request | self share | total µs/request |', '| --- | --- | --- | ---: | ---: | ---: |'];
+    const ownerMs = (p, owner) => p.owners.find((o) => o.owner === owner)?.selfMs ?? 0;
+    const owners = [...new Set([...kwp.owners, ...ref.owners].map((o) => o.owner))]
+      .filter((o) => Math.max(ownerMs(kwp, o) / kwp.busyMs, ownerMs(ref, o) / ref.busyMs) >= 0.002)
+      .sort((a, b) => ownerMs(kwp, b) / kwp.load.requests - ownerMs(kwp, a) / kwp.load.requests);
+    const refSelf = new Map(ref.functions.map((e) => [`${e.name} ${e.place}`, e.selfMs]));
+    const beyond = kwp.functions
+      .map((e) => ({ e, diff: (1000 * e.selfMs) / kwp.load.requests - (1000 * (refSelf.get(`${e.name} ${e.place}`) ?? 0)) / ref.load.requests }))
+      .sort((a, b) => b.diff - a.diff);
+    const isFastify = (e) => e.owner === 'fastify' || e.owner.startsWith('@fastify/') || ['find-my-way', 'avvio', 'light-my-request', 'fast-json-stringify'].includes(e.owner);
+    profile = Object.fromEntries([ref, kwp].map((p) => [p.name, { file: p.file, requests: p.load.requests, busyMs: p.busyMs, owners: p.owners }]));
+    lines.push(
+      `CPU profiles (\`node --cpu-prof\`, main thread) under the throughput load, ${DURATION} s after the warm-up; the profiler adds its own cost, so read shares, not totals. Reference: ${f(ref.load.rps)} requests/s, ${f(ref.load.cpuUsPerRequest, 1)} µs of process CPU per request. ${kwp.name}: ${f(kwp.load.rps)} requests/s, ${f(kwp.load.cpuUsPerRequest, 1)} µs. ${process.env.BENCH_PROFILE_DIR ? `Profiles: ${ref.file}, ${kwp.file}.` : 'Set BENCH_PROFILE_DIR to keep the profiles for DevTools.'}`,
+      '',
+      'Main-thread busy time per request by owner (self time), µs:',
+      '',
+      '| owner | reference | Keyward | difference |',
+      '| --- | ---: | ---: | ---: |',
+      ...owners.map((o) => `| ${o} | ${us(ref, ownerMs(ref, o))} | ${us(kwp, ownerMs(kwp, o))} | ${f((1000 * ownerMs(kwp, o)) / kwp.load.requests - (1000 * ownerMs(ref, o)) / ref.load.requests, 2)} |`),
+      `| all | ${us(ref, ref.busyMs)} | ${us(kwp, kwp.busyMs)} | ${f((1000 * kwp.busyMs) / kwp.load.requests - (1000 * ref.busyMs) / ref.load.requests, 2)} |`,
+      '',
+      'Functions by what Keyward spends in them beyond the reference (self time, µs per request):',
+      '',
+      '| function | owner | where | reference | Keyward | difference | Keyward total |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+      ...beyond.slice(0, 40).map(({ e, diff }) => `| ${e.name} | ${e.owner} | ${e.place} | ${us(ref, refSelf.get(`${e.name} ${e.place}`) ?? 0)} | ${us(kwp, e.selfMs)} | ${f(diff, 2)} | ${us(kwp, e.totalMs)} |`),
+      '',
+      "Keyward's own functions by total time (with what they call):",
+      '',
+      ...head,
+      ...kwp.functions.filter((e) => e.owner === 'keyward').sort((a, b) => b.totalMs - a.totalMs).slice(0, 20).map(row),
+      '',
+      "Fastify's and its plugins' functions in Keyward, by self time:",
+      '',
+      ...head,
+      ...kwp.functions.filter(isFastify).slice(0, 25).map(row),
+      '',
+    );
+  }
+
   let ui;
   if (PARTS.has('console')) {
     console.error('console: first screens in Chromium…');
@@ -388,7 +598,7 @@ async function main() {
   }
 
   console.log(lines.join('\n'));
-  console.log(`\n<!-- ${JSON.stringify({ results, refusals, prop, mem, ui })} -->`);
+  console.log(`\n<!-- ${JSON.stringify({ results, refusals, prop, mem, ui, profile })} -->`);
 }
 
 try {
