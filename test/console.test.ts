@@ -307,7 +307,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     assert.equal(await page.getByRole('navigation', { name: 'Main Menu' }).count(), 0);
   });
 
-  it('sign-in messages: a wrong password, a locked-out account, and log out', async () => {
+  it('sign-in messages: a wrong password, a paused account, and log out', async () => {
     await page.goto(server.url);
     await page.getByLabel('Email').fill(USER.email);
     await page.getByLabel('Password').fill('not-the-password');
@@ -321,7 +321,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByLabel('Email').fill(locked.email);
     await page.getByLabel('Password').fill(locked.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('alert').filter({ hasText: /locked.*Try again in \d+ seconds/ }).waitFor();
+    await page.getByRole('alert').filter({ hasText: /paused after too many failed attempts.*Try again in \d+ seconds/ }).waitFor();
 
     await logIn(USER);
     await page.getByRole('button', { name: 'User Menu' }).click();

@@ -13,7 +13,7 @@ export function LoginPage(props: { notice?: string; onSignedIn: () => void }) {
     (err) => {
       const e = err as ApiError;
       if (e.status === 401) return 'The email or password is incorrect.';
-      if (e.status === 429) return `This account is locked for now after too many failed sign-ins. ${e.message}`;
+      if (e.status === 429) return `Sign-in is paused after too many failed attempts. ${e.message}`;
       return e.message;
     },
   );
