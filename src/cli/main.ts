@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, resolveSecret } from '../config.js';
 import { KeywardError } from '../domain/errors.js';
 import { createServices } from '../service/services.js';
-import { parseDatabaseUrl } from '../store/dialects.js';
 import { Store } from '../store/store.js';
 import { ApiError, KeywardClient } from './client.js';
 import { escapeForTerminal, jsonForTerminal, safe } from './escape.js';
@@ -67,7 +66,7 @@ async function withStore<T>(fn: (services: ReturnType<typeof createServices>) =>
   const url = process.env.KEYWARD_DATABASE_URL || 'sqlite:./data/keyward.db';
   const store = await Store.open(url);
   try {
-    return await fn(createServices(store, { secret: resolveSecret(process.env, parseDatabaseUrl(url).dialect) }));
+    return await fn(createServices(store, { secret: resolveSecret(process.env, store.capabilities.sharedByProcesses) }));
   } finally {
     await store.close();
   }
