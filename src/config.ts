@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { parseTrustProxy, type TrustProxy } from './http/clientAddress.js';
 import { defaultConnectionLimits as limits } from './http/connections.js';
 import { parsePublicUrl } from './http/publicUrl.js';
-import { isSharedByProcesses } from './store/databaseUrl.js';
+import { DEFAULT_DATABASE_URL, isSharedByProcesses } from './store/databaseUrl.js';
 
 export interface Config {
   databaseUrl: string;
@@ -80,7 +80,7 @@ export function resolveSecret(env: NodeJS.ProcessEnv, sharedDatabase: boolean, s
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const databaseUrl = env.KEYWARD_DATABASE_URL || 'sqlite:./data/keyward.db';
+  const databaseUrl = env.KEYWARD_DATABASE_URL || DEFAULT_DATABASE_URL;
   let sharedDatabase: boolean;
   try {
     sharedDatabase = isSharedByProcesses(databaseUrl);

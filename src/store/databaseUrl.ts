@@ -1,5 +1,8 @@
 /** KEYWARD_DATABASE_URL: which database, and where. */
 
+/** An SQLite file beside the server: one instance, nothing to set up. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/keyward.db';
+
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 export function parseDatabaseUrl(url: string): DatabaseTarget {
