@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { parseTrustProxy, type TrustProxy } from './http/clientAddress.js';
 import { defaultConnectionLimits as limits } from './http/connections.js';
 import { parsePublicUrl } from './http/publicUrl.js';
-import { parseDatabaseUrl } from './store/dialects.js';
+import { DEFAULT_DATABASE_URL, isSharedByProcesses } from './store/databaseUrl.js';
 
 export interface Config {
   databaseUrl: string;
@@ -59,16 +59,17 @@ function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
 }
 
 /**
- * The server secret. With PostgreSQL every instance must share one, so it must be given.
- * With SQLite (one machine) it is generated once into ./data/secret and reused.
+ * The server secret. Where several instances share the database (PostgreSQL) every one must
+ * use the same, so it must be given. Where one process has it (SQLite, one machine) it is
+ * generated once into ./data/secret and reused.
  */
-export function resolveSecret(env: NodeJS.ProcessEnv, dialect: 'sqlite' | 'postgres', secretFile = SECRET_FILE): string {
+export function resolveSecret(env: NodeJS.ProcessEnv, sharedDatabase: boolean, secretFile = SECRET_FILE): string {
   const given = env.KEYWARD_SECRET;
   if (given) {
     if (given.length < 16) throw new ConfigError('KEYWARD_SECRET must be at least 16 characters long');
     return given;
   }
-  if (dialect === 'postgres') {
+  if (sharedDatabase) {
     throw new ConfigError('KEYWARD_SECRET is required with PostgreSQL: every instance sharing the database must use the same one');
   }
   if (existsSync(secretFile)) return readFileSync(secretFile, 'utf8').trim();
@@ -79,10 +80,10 @@ export function resolveSecret(env: NodeJS.ProcessEnv, dialect: 'sqlite' | 'postg
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const databaseUrl = env.KEYWARD_DATABASE_URL || 'sqlite:./data/keyward.db';
-  let dialect: 'sqlite' | 'postgres';
+  const databaseUrl = env.KEYWARD_DATABASE_URL || DEFAULT_DATABASE_URL;
+  let sharedDatabase: boolean;
   try {
-    dialect = parseDatabaseUrl(databaseUrl).dialect;
+    sharedDatabase = isSharedByProcesses(databaseUrl);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -91,7 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     host: env.KEYWARD_HOST || '127.0.0.1',
     port: intSetting(env, 'KEYWARD_PORT', 8080, 0, 65535),
-    secret: resolveSecret(env, dialect),
+    secret: resolveSecret(env, sharedDatabase),
     adminEmail: env.KEYWARD_ADMIN_EMAIL || 'admin@keyward.local',
     adminPassword: env.KEYWARD_ADMIN_PASSWORD || undefined,
     logLevel: env.KEYWARD_LOG_LEVEL || 'info',

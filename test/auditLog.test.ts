@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { CompiledQuery, sql } from 'kysely';
 import { createServices } from '../src/service/services.js';
-import type { Store } from '../src/store/store.js';
 import { type Caller, DAY, eachDatabase, type Harness, SECRET } from './helpers/harness.js';
 
 /** `n` entries in the harness tenant by 200 other users, written straight into the table (an API call each would take minutes). */
@@ -24,9 +23,9 @@ async function fillLog(h: Harness, n: number, opts: { at?: number; actor?: strin
 }
 
 /** Every table access in the plan of `query`, as [table, how, index]. */
-async function accesses(store: Store, query: CompiledQuery): Promise<{ table: string; how: string; index?: string; detail: string }[]> {
-  const db = store.connection.db;
-  if (store.dialect === 'sqlite') {
+async function accesses(h: Harness, query: CompiledQuery): Promise<{ table: string; how: string; index?: string; detail: string }[]> {
+  const db = h.store.connection.db;
+  if (h.db.name === 'sqlite') {
     const rows = (await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]))).rows;
     return rows
       .map((r) => r.detail.match(/^(SCAN|SEARCH) (\w+)(?: USING (?:COVERING )?(?:INDEX (\w+)|INTEGER PRIMARY KEY))?/))
@@ -45,8 +44,8 @@ async function accesses(store: Store, query: CompiledQuery): Promise<{ table: st
 }
 
 /** The plan reads audits only by the user's own indexes (or by primary key), never the tenant's whole log. */
-async function assertReadsOnlyOwnEntries(store: Store, query: CompiledQuery, what: string) {
-  const plan = (await accesses(store, query)).filter((a) => a.table === 'audits');
+async function assertReadsOnlyOwnEntries(h: Harness, query: CompiledQuery, what: string) {
+  const plan = (await accesses(h, query)).filter((a) => a.table === 'audits');
   assert.ok(plan.length > 0, `${what}: the plan reads audits`);
   const allowed = new Set(['audits_tenant_actor', 'audits_tenant_owner', 'audits_resource', 'rowid', 'audits_pkey']);
   for (const a of plan) {
@@ -125,8 +124,8 @@ eachDatabase('audit log at size', (h) => {
       for (const after of [undefined, { position: 1_000_000, uid: 'x' }]) {
         const { items, count } = h().store.audits.listQueries(filter, { limit: 100, after });
         const what = `${filter.resourceUid ? 'by resource' : 'all'}${after ? ', next page' : ''}`;
-        await assertReadsOnlyOwnEntries(h().store, items, `page, ${what}`);
-        await assertReadsOnlyOwnEntries(h().store, count, `count, ${what}`);
+        await assertReadsOnlyOwnEntries(h(), items, `page, ${what}`);
+        await assertReadsOnlyOwnEntries(h(), count, `count, ${what}`);
       }
     }
   });

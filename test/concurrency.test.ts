@@ -8,7 +8,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/http/app.js';
 import { createServices } from '../src/service/services.js';
-import { KEY_EVENTS_CHANNEL } from '../src/store/keyEvents.js';
+import { KEY_EVENTS_CHANNEL } from '../src/service/keyChanges/overNotifications.js';
+import { decodeEvent } from '../src/service/keyChanges/wire.js';
 import { Store } from '../src/store/store.js';
 import { type Caller, eachDatabase, type Harness, SECRET } from './helpers/harness.js';
 
@@ -34,7 +35,8 @@ async function announcements(url: string) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   client.on('notification', (msg) => {
-    if (msg.channel === KEY_EVENTS_CHANNEL) for (const uid of msg.payload?.split(',') ?? []) uids.add(uid);
+    const event = msg.channel === KEY_EVENTS_CHANNEL && msg.payload !== undefined ? decodeEvent(msg.payload) : undefined;
+    if (event?.type === 'keys.changed') for (const uid of event.keyUids) uids.add(uid);
   });
   await client.query(`listen ${KEY_EVENTS_CHANNEL}`);
   return { uids, close: () => client.end() };
@@ -84,7 +86,7 @@ eachDatabase('concurrency', (h) => {
   });
 
   it("keys created while their owner is deleted: 201 or 404, never 500, and none outlives the owner on any instance", async () => {
-    const postgres = h().store.dialect === 'postgres';
+    const postgres = h().db.name === 'postgres';
     const other = postgres ? await secondInstance(h()) : undefined;
     const heard = postgres ? await announcements(h().db.url) : undefined;
     const instances: FastifyInstance[] = [h().app, ...(other ? [other.app] : [])];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { KEY_EVENTS_APPLICATION_NAME } from '../src/store/keyEventListener.js';
+import { LISTENER_APPLICATION_NAME as KEY_EVENTS_APPLICATION_NAME } from '../src/store/notificationListener.js';
 import { createPostgres, databases, type TestDatabase } from './helpers/databases.js';
 import { http, type ServerProcess, startServer } from './helpers/server.js';
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, resolveSecret } from '../config.js';
 import { KeywardError } from '../domain/errors.js';
 import { createServices } from '../service/services.js';
-import { parseDatabaseUrl } from '../store/dialects.js';
+import { DEFAULT_DATABASE_URL } from '../store/databaseUrl.js';
 import { Store } from '../store/store.js';
 import { ApiError, KeywardClient } from './client.js';
 import { escapeForTerminal, jsonForTerminal, safe } from './escape.js';
@@ -64,10 +64,10 @@ function print(values: Values, data: unknown, human: string) {
 }
 
 async function withStore<T>(fn: (services: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
-  const url = process.env.KEYWARD_DATABASE_URL || 'sqlite:./data/keyward.db';
+  const url = process.env.KEYWARD_DATABASE_URL || DEFAULT_DATABASE_URL;
   const store = await Store.open(url);
   try {
-    return await fn(createServices(store, { secret: resolveSecret(process.env, parseDatabaseUrl(url).dialect) }));
+    return await fn(createServices(store, { secret: resolveSecret(process.env, store.capabilities.sharedByProcesses) }));
   } finally {
     await store.close();
   }

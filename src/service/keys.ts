@@ -4,11 +4,10 @@ import { conflict, forbidden, KeywardError, notFound } from '../domain/errors.js
 import { checkNewExpiry, isExpired, toRfc3339 } from '../domain/expiry.js';
 import type { ApiKeyWithOwner } from '../domain/model.js';
 import { canSeeKey, keyOwnerRequest, mayReactivate } from '../domain/policies.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../store/dialects.js';
 import type { KeyFilter } from '../store/apiKeys.js';
 import type { Repositories, Store } from '../store/store.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
-import type { KeyInvalidation } from './invalidation.js';
+import type { KeyChangePublisher } from './keyChanges/bus.js';
 import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, startOf, stream } from './listing.js';
 import { checkText } from './validate.js';
 
@@ -16,7 +15,8 @@ export interface KeyServiceOptions {
   secret: string;
   maxLifetimeDays: number;
   now: () => number;
-  invalidation: KeyInvalidation;
+  /** Every change that can make a key verify differently is published here, inside its transaction. */
+  keyChanges: KeyChangePublisher;
 }
 
 export interface CreateKeyInput {
@@ -84,9 +84,10 @@ export class KeyService {
         await tx.audits.insert(auditEntry(ctx, now, 'apiKey.create', keyResource(record), { expiry: toRfc3339(expiry) }));
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw nameTaken(name);
+      const { capabilities } = this.store;
+      if (capabilities.isUniqueViolation(err)) throw nameTaken(name);
       // Cannot happen under the lock above; kept so that a vanished owner can never surface as a 500.
-      if (isForeignKeyViolation(err)) throw ownerGone();
+      if (capabilities.isForeignKeyViolation(err)) throw ownerGone();
       throw err;
     }
     return { apiKey: key, uid: record.uid };
@@ -145,7 +146,6 @@ export class KeyService {
   /** Changes name, description and expiry; the key value and its owner never change. */
   async update(ctx: RequestContext, uid: string, input: UpdateKeyInput): Promise<void> {
     const now = this.opts.now();
-    let expiryChanged = false;
     try {
       await this.store.transaction(async (tx) => {
         const key = await this.visibleKey(tx, ctx, uid, true);
@@ -157,9 +157,9 @@ export class KeyService {
         if (input.expiry !== undefined && input.expiry !== toRfc3339(key.expiry)) {
           expiry = checkNewExpiry(input.expiry, now, this.opts.maxLifetimeDays);
         }
-        expiryChanged = expiry !== key.expiry;
+        const expiryChanged = expiry !== key.expiry;
         await tx.apiKeys.update(uid, { name, description, expiry, updatedAt: now });
-        if (expiryChanged) await tx.keyEvents.changed([uid]);
+        if (expiryChanged) await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids: [uid], reason: 'expiryChanged' });
         const changes: Record<string, unknown> = {};
         if (name !== key.name) changes.name = { from: key.name, to: name };
         if (description !== key.description) changes.description = true;
@@ -167,10 +167,9 @@ export class KeyService {
         await tx.audits.insert(auditEntry(ctx, now, 'apiKey.update', keyResource({ ...key, name }), changes));
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw nameTaken(input.name ?? '');
+      if (this.store.capabilities.isUniqueViolation(err)) throw nameTaken(input.name ?? '');
       throw err;
     }
-    if (expiryChanged) await this.opts.invalidation.keysChanged([uid]);
   }
 
   /** Revoke (`isActive: false`) or re-activate (`true`). Both are idempotent. */
@@ -204,14 +203,13 @@ export class KeyService {
       }
       if (change) {
         await tx.apiKeys.setState(uid, change);
-        await tx.keyEvents.changed([uid]);
+        // Re-activation too: a cached "inactive" must not outlive it.
+        await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids: [uid], reason: change.isActive ? 'reactivated' : 'revoked' });
       }
       await tx.audits.insert(
         auditEntry(ctx, now, isActive ? 'apiKey.activate' : 'apiKey.revoke', keyResource(key), { changed: change !== undefined }),
       );
     });
-    // Re-activation too: a cached "inactive" must not outlive it.
-    await this.opts.invalidation.keysChanged([uid]);
   }
 
   async delete(ctx: RequestContext, uid: string): Promise<void> {
@@ -219,9 +217,8 @@ export class KeyService {
     await this.store.transaction(async (tx) => {
       const key = await this.visibleKey(tx, ctx, uid, true);
       await tx.apiKeys.delete(uid);
-      await tx.keyEvents.changed([uid]);
+      await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids: [uid], reason: 'deleted' });
       await tx.audits.insert(auditEntry(ctx, now, 'apiKey.delete', keyResource(key)));
     });
-    await this.opts.invalidation.keysChanged([uid]);
   }
 }

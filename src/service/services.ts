@@ -1,16 +1,18 @@
 /** Wires the use cases over one store. The HTTP layer and the CLI both start here. */
 import { KeywardError } from '../domain/errors.js';
-import { KeyEventListener } from '../store/keyEventListener.js';
 import type { Store } from '../store/store.js';
 import { AuditService } from './audits.js';
 import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
+import type { KeyChangeBus } from './keyChanges/bus.js';
+import { InProcessKeyChangeBus } from './keyChanges/inProcess.js';
+import { NotificationKeyChangeBus } from './keyChanges/overNotifications.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
 import { PasswordService } from './passwordChanges.js';
 import { FailureLimiter } from './failureLimiter.js';
 import { TenantNames } from './tenants.js';
 import { UserService } from './users.js';
-import { VerificationCache } from './verificationCache.js';
+import { VerificationCache, cacheInvalidation } from './verificationCache.js';
 import { KeyVerifier } from './verifier.js';
 
 /** The tenant made at first start. */
@@ -45,10 +47,10 @@ export interface Services {
   credentialFailures: FailureLimiter;
   lastUsed: LastUsedRecorder;
   cache: VerificationCache;
-  /** Present on PostgreSQL: the channel that carries other instances' key changes. */
-  keyEvents?: KeyEventListener;
+  /** Carries key changes to this instance's cache and to every other instance's. */
+  keyChanges: KeyChangeBus;
   now: () => number;
-  /** Starts background work: the key-change listener and the last-used writer. */
+  /** Starts background work: the key-change bus and the last-used writer. */
   start(): Promise<void>;
   /** Stops it, writing what is pending. */
   stop(): Promise<void>;
@@ -64,19 +66,12 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const now = opts.now ?? Date.now;
   const onError = opts.onBackgroundError ?? (() => {});
   const cache = new VerificationCache({ maxEntries: opts.cacheMaxEntries ?? 100_000, ttlMs: opts.cacheTtlMs ?? 60_000, now });
-  const keyEvents =
-    store.dialect === 'postgres' && store.connection.pgConfig
-      ? new KeyEventListener({
-          pgConfig: store.connection.pgConfig,
-          onKeysChanged: (uids) => cache.invalidate(uids),
-          onReconnected: () => cache.clear(),
-          onError,
-        })
-      : undefined;
-  // Without a healthy channel, this instance could miss another's revocation: skip the cache.
-  const cacheTrusted = keyEvents ? () => keyEvents.healthy() : () => true;
-  const verifier = new KeyVerifier(store, cache, { secret: opts.secret, now, cacheTrusted });
-  const invalidation = { keysChanged: (uids: string[]) => cache.invalidate(uids) };
+  const { notifications } = store.capabilities;
+  // Where other processes share the database, they must hear of key changes through it.
+  const keyChanges: KeyChangeBus = notifications ? new NotificationKeyChangeBus(notifications, { onError }) : new InProcessKeyChangeBus({ onError });
+  keyChanges.subscribe(cacheInvalidation(cache));
+  // Without a healthy bus, this instance could miss another's revocation: skip the cache.
+  const verifier = new KeyVerifier(store, cache, { secret: opts.secret, now, cacheTrusted: () => keyChanges.healthy() });
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   const signInLimits = opts.signInLimits ?? defaultSignInLimits;
   const failureWindowMs = 60_000;
@@ -108,17 +103,17 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     store,
     now,
     cache,
-    keyEvents,
+    keyChanges,
     lastUsed,
-    keys: new KeyService(store, { secret: opts.secret, maxLifetimeDays: opts.maxKeyLifetimeDays ?? 365, now, invalidation }),
-    users: new UserService(store, { now, invalidation }),
+    keys: new KeyService(store, { secret: opts.secret, maxLifetimeDays: opts.maxKeyLifetimeDays ?? 365, now, keyChanges }),
+    users: new UserService(store, { now, keyChanges }),
     auth,
     passwords: new PasswordService(store, { now, auth }),
     audits: new AuditService(store),
     tenantNames: new TenantNames(store),
     credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: failureWindowMs, now, shared: store.credentialFailures, onError }),
     async start() {
-      await keyEvents?.start();
+      await keyChanges.start();
       lastUsed.start();
       auth.refusals.start();
       pruner = setInterval(() => prune().catch(onError), 10 * 60 * 1000);
@@ -129,7 +124,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
       stopped = true;
       if (pruner) clearInterval(pruner);
       await pruning?.catch(() => {});
-      await keyEvents?.stop();
+      await keyChanges.stop();
       await lastUsed.stop();
       await auth.refusals.stop();
     },

@@ -4,11 +4,10 @@ import { badRequest, conflict, forbidden, notFound } from '../domain/errors.js';
 import { isTenantAdmin, TENANT_ADMIN_ROLE } from '../domain/model.js';
 import { canSeeUser } from '../domain/policies.js';
 import { applyUserPatch, applyUserUpdate, type EditableUser, type PatchOperation, type UserUpdate, userChanges } from '../domain/userEdits.js';
-import { isUniqueViolation } from '../store/dialects.js';
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
-import type { KeyInvalidation } from './invalidation.js';
+import type { KeyChangePublisher } from './keyChanges/bus.js';
 import { type ListQuery, type Listing, list } from './listing.js';
 import { hashPassword } from './passwords.js';
 import { checkEmail, checkPassword, checkText } from './validate.js';
@@ -34,7 +33,7 @@ const userResource = (u: { uid: string; email: string }) => ({ kind: 'user', uid
 export class UserService {
   constructor(
     private readonly store: Store,
-    private readonly opts: { now: () => number; invalidation: KeyInvalidation },
+    private readonly opts: { now: () => number; keyChanges: KeyChangePublisher },
   ) {}
 
   /** Builds a user record from input; throws on bad fields. Shared by the API, tenant creation and the CLI. */
@@ -70,7 +69,7 @@ export class UserService {
         await tx.audits.insert(auditEntry(ctx, user.createdAt, 'user.create', userResource(user), { roles: user.roles }, user.tenantUid));
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`A user with email ${user.email} already exists.`, { field: 'spec.emailId' });
+      if (this.store.capabilities.isUniqueViolation(err)) throw conflict(`A user with email ${user.email} already exists.`, { field: 'spec.emailId' });
       throw err;
     }
   }
@@ -110,7 +109,6 @@ export class UserService {
     const { actor } = ctx;
     const now = this.opts.now();
     let email = '';
-    let announced: string[] = [];
     try {
       await this.store.transaction(async (tx) => {
         // Tenant first, then user: edits that could leave the tenant without an admin run one at a time.
@@ -133,17 +131,16 @@ export class UserService {
           await tx.users.update(uid, { ...next, updatedAt: now });
           if (changes.email || changes.roles) {
             // The user's row is locked: no key can be added for them before this commits.
-            announced = await tx.apiKeys.uidsOfUser(uid);
-            await tx.keyEvents.changed(announced);
+            const keyUids = await tx.apiKeys.uidsOfUser(uid);
+            if (keyUids.length > 0) await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids, reason: 'ownerChanged' });
           }
         }
         await tx.audits.insert(auditEntry(ctx, now, 'user.update', userResource({ uid, email: next.email }), { via, changes }));
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`A user with email ${email} already exists.`, { field: 'spec.emailId' });
+      if (this.store.capabilities.isUniqueViolation(err)) throw conflict(`A user with email ${email} already exists.`, { field: 'spec.emailId' });
       throw err;
     }
-    if (announced.length > 0) await this.opts.invalidation.keysChanged(announced);
   }
 
   /** Deletes the user and their keys; the keys stop authenticating at once. */
@@ -151,7 +148,7 @@ export class UserService {
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can delete users.');
     if (uid === ctx.actor.userUid) throw conflict('You cannot delete your own account. Ask another tenant admin.');
     const now = this.opts.now();
-    const keyUids = await this.store.transaction(async (tx) => {
+    await this.store.transaction(async (tx) => {
       // The lock waits for keys being created for the user to commit, and makes later ones wait
       // and then find the user gone (KeyService.create), so the delete below returns every key
       // the user has, one committed a moment ago included: none is cascaded away unannounced to
@@ -160,13 +157,11 @@ export class UserService {
       await tx.tenants.lock(ctx.actor.tenantUid);
       const user = await tx.users.findByUid(uid, { lock: 'update' });
       if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${uid}`);
-      const uids = await tx.apiKeys.deleteOfUser(uid);
-      await tx.keyEvents.changed(uids);
+      const keyUids = await tx.apiKeys.deleteOfUser(uid);
+      if (keyUids.length > 0) await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids, reason: 'ownerDeleted' });
       await tx.users.delete(uid);
-      await tx.audits.insert(auditEntry(ctx, now, 'user.delete', userResource(user), { apiKeysDeleted: uids.length }));
-      return uids;
+      await tx.audits.insert(auditEntry(ctx, now, 'user.delete', userResource(user), { apiKeysDeleted: keyUids.length }));
     });
-    await this.opts.invalidation.keysChanged(keyUids);
   }
 
   /**
@@ -188,7 +183,7 @@ export class UserService {
         await tx.audits.insert(auditEntry(ctx, now, 'user.create', userResource(admin), { roles: admin.roles }, tenant.uid));
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`A tenant named "${name}" or a user with email ${admin.email} already exists.`);
+      if (this.store.capabilities.isUniqueViolation(err)) throw conflict(`A tenant named "${name}" or a user with email ${admin.email} already exists.`);
       throw err;
     }
     return { tenant, admin, generatedPassword: input.adminPassword === undefined ? password : undefined };

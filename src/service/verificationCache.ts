@@ -6,12 +6,13 @@
  *
  * Correctness under change: every change that can make a key stop working (revoke, delete,
  * expiry change, owner deleted) and re-activation too evicts the key here on the instance
- * that made it, and on every other instance through the invalidation bus. A lookup that raced
+ * that made it, and on every other instance, through the key-change bus (cacheInvalidation below). A lookup that raced
  * with an eviction (it read the database before the change committed and returns after the
  * eviction) must not put the stale answer back: fills carry the eviction epoch they started in
  * and are dropped if any eviction happened since.
  */
 import type { KeyWithPrincipal } from '../domain/verification.js';
+import type { KeyChangeListener } from './keyChanges/bus.js';
 
 interface Entry {
   value: KeyWithPrincipal;
@@ -84,4 +85,18 @@ export class VerificationCache {
     this.entries.delete(hash);
     this.hashByUid.delete(uid);
   }
+}
+
+/** How the cache hears of key changes: it forgets the keys named, or everything if events were missed. */
+export function cacheInvalidation(cache: VerificationCache): KeyChangeListener {
+  return {
+    event(event) {
+      switch (event.type) {
+        case 'keys.changed':
+          cache.invalidate(event.keyUids);
+          break;
+      }
+    },
+    missed: () => cache.clear(),
+  };
 }

@@ -1,78 +1,23 @@
 /**
- * The one place where SQLite and PostgreSQL differ: how to connect, how numbers come back,
- * and how a unique- or foreign-key-constraint violation looks. Everything above this file is dialect-free.
+ * The one place that knows which databases there are: a database URL picks one, and its file
+ * (sqlite.ts, postgres.ts) answers for it. Everything above src/store sees only the
+ * capabilities (capabilities.ts), never a database's name.
  */
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type { Kysely } from 'kysely';
+import type { StoreCapabilities } from './capabilities.js';
+import { parseDatabaseUrl } from './databaseUrl.js';
+import { connectPostgres } from './postgres.js';
 import type { Database } from './schema.js';
-
-export type Dialect = 'sqlite' | 'postgres';
+import { connectSqlite } from './sqlite.js';
 
 export interface Connection {
   db: Kysely<Database>;
-  dialect: Dialect;
-  /** The PostgreSQL connection settings, for a dedicated LISTEN connection. */
-  pgConfig?: pg.PoolConfig;
-}
-
-export function parseDatabaseUrl(url: string): { dialect: Dialect; target: string } {
-  if (url.startsWith('sqlite:')) return { dialect: 'sqlite', target: url.slice('sqlite:'.length) };
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', target: url };
-  throw new Error(`KEYWARD_DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:...")`);
-}
-
-// PostgreSQL returns bigint (int8, oid 20) as a string; our times and counts fit a double.
-const INT8_OID = 20;
-const pgTypes = {
-  getTypeParser(oid: number, format?: any) {
-    if (oid === INT8_OID) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
-
-/**
- * The database file holds password hashes: create it, and the directory Keyward makes for it,
- * private to the server's user, as the secret file is. SQLite gives its -wal, -shm and -journal
- * files the mode of the database file, so they follow. An existing file keeps the mode it has.
- */
-function createPrivately(file: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  try {
-    closeSync(openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
+  capabilities: StoreCapabilities;
+  /** Present with `capabilities.notifications`: sends within the transaction that `db` runs. */
+  notify?: (db: Kysely<Database>, channel: string, payload: string) => Promise<void>;
 }
 
 export function connect(url: string, opts: { poolSize?: number } = {}): Connection {
-  const { dialect, target } = parseDatabaseUrl(url);
-  if (dialect === 'sqlite') {
-    if (target !== ':memory:' && target !== '') createPrivately(target);
-    const database = new SqliteDatabase(target);
-    database.pragma('journal_mode = WAL');
-    // FULL: an acknowledged change survives a power cut, not only a crash. Writes are rare here.
-    database.pragma('synchronous = FULL');
-    database.pragma('foreign_keys = ON');
-    database.pragma('busy_timeout = 5000');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect };
-  }
-  const pgConfig: pg.PoolConfig = { connectionString: target, types: pgTypes as any };
-  const pool = new pg.Pool({ ...pgConfig, max: opts.poolSize ?? 10 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect, pgConfig };
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
-/** A row refers to one that is gone (for example a key for a user deleted meanwhile). */
-export function isForeignKeyViolation(err: unknown): boolean {
-  const e = err as { code?: string };
-  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+  const target = parseDatabaseUrl(url);
+  return target.kind === 'sqlite' ? connectSqlite(target.path) : connectPostgres(target.url, opts);
 }

@@ -3,13 +3,11 @@
  * so several instances starting at once on one database do not race.
  * Never edit a migration that has shipped: add a new one.
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import type { Dialect } from './dialects.js';
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { SerialColumn } from './capabilities.js';
 
-function migrations(dialect: Dialect): Record<string, Migration> {
-  // An auto-incrementing sequence column, the one DDL difference between our two databases.
-  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
-  const serialPk = (col: any) => (dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement());
+/** `serial`: an auto-incrementing sequence column, the one DDL difference between our databases. */
+function migrations(serial: SerialColumn): Record<string, Migration> {
   return {
     '0001_initial': {
       async up(db: Kysely<any>) {
@@ -55,7 +53,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('api_keys_tenant_created').on('api_keys').columns(['tenant_uid', 'created_at', 'uid']).execute();
         await db.schema
           .createTable('audits')
-          .addColumn('seq', sql.raw(serial) as any, serialPk)
+          .addColumn('seq', serial.dataType, serial.build)
           .addColumn('uid', 'text', (c) => c.notNull().unique())
           .addColumn('tenant_uid', 'text')
           .addColumn('at', 'bigint', (c) => c.notNull())
@@ -74,7 +72,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('audits_resource').on('audits').columns(['resource_uid', 'seq']).execute();
         await db.schema
           .createTable('sign_in_failures')
-          .addColumn('seq', sql.raw(serial) as any, serialPk)
+          .addColumn('seq', serial.dataType, serial.build)
           .addColumn('email', 'text', (c) => c.notNull())
           .addColumn('address', 'text', (c) => c.notNull())
           .addColumn('at', 'bigint', (c) => c.notNull())
@@ -152,8 +150,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   };
 }
 
-export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+export async function migrateToLatest(db: Kysely<any>, serial: SerialColumn): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(serial) };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -3,9 +3,9 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { ApiKeyRepository } from './apiKeys.js';
 import { AuditRepository } from './audits.js';
+import type { StoreCapabilities } from './capabilities.js';
 import { CredentialFailureRepository } from './credentialFailures.js';
-import { type Connection, connect, type Dialect } from './dialects.js';
-import { KeyEventPublisher } from './keyEvents.js';
+import { type Connection, connect } from './dialects.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { SessionRepository } from './sessions.js';
@@ -21,33 +21,77 @@ export class Repositories {
   readonly signInAttempts: SignInAttemptRepository;
   readonly sessions: SessionRepository;
   readonly credentialFailures: CredentialFailureRepository;
-  /** Call inside the transaction that changes keys: other instances hear of it on commit. */
-  readonly keyEvents: KeyEventPublisher;
 
   constructor(
     protected readonly db: Kysely<Database>,
-    dialect: Dialect,
+    capabilities: StoreCapabilities,
   ) {
-    this.tenants = new TenantRepository(db, dialect === 'postgres');
-    this.users = new UserRepository(db, dialect === 'postgres');
-    this.apiKeys = new ApiKeyRepository(db, dialect === 'postgres');
+    this.tenants = new TenantRepository(db, capabilities.rowLocks);
+    this.users = new UserRepository(db, capabilities.rowLocks);
+    this.apiKeys = new ApiKeyRepository(db, capabilities.rowLocks);
     this.audits = new AuditRepository(db);
     this.signInAttempts = new SignInAttemptRepository(db);
     this.sessions = new SessionRepository(db);
     this.credentialFailures = new CredentialFailureRepository(db);
-    this.keyEvents = new KeyEventPublisher(db, dialect);
+  }
+}
+
+type AfterCommitHook = () => void | Promise<void>;
+
+/** Ends a transaction: not exported, so only Store.transaction can. */
+const end = Symbol('end');
+
+/**
+ * One unit of work: the repositories inside one transaction, and what is to happen once it
+ * has committed. Only `Store.transaction` makes one, so whatever takes a Transaction (the
+ * key-change bus's `publish`) can only be called inside a unit of work.
+ */
+export class Transaction extends Repositories {
+  private open = true;
+  private readonly hooks: AfterCommitHook[] = [];
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly connection: Connection,
+  ) {
+    super(db, connection.capabilities);
+  }
+
+  /**
+   * Runs `hook` after this transaction has committed, before `Store.transaction` returns;
+   * never if it rolls back. Hooks run in the order they were added.
+   */
+  afterCommit(hook: AfterCommitHook): void {
+    if (!this.open) throw new Error('afterCommit called on a transaction that has ended');
+    this.hooks.push(hook);
+  }
+
+  /**
+   * Sends `payload` to every listener on `channel` if and when this transaction commits (see
+   * `StoreCapabilities.notifications`, which says whether the database can).
+   */
+  async notify(channel: string, payload: string): Promise<void> {
+    if (!this.connection.notify) throw new Error('this database has no notifications (see StoreCapabilities.notifications)');
+    if (!this.open) throw new Error('notify called on a transaction that has ended');
+    await this.connection.notify(this.db, channel, payload);
+  }
+
+  /** Closes the transaction to new hooks, and returns those to run: none unless it committed. */
+  [end](committed: boolean): AfterCommitHook[] {
+    this.open = false;
+    return committed ? this.hooks.splice(0) : [];
   }
 }
 
 export class Store extends Repositories {
   constructor(readonly connection: Connection) {
-    super(connection.db, connection.dialect);
+    super(connection.db, connection.capabilities);
   }
 
   static async open(url: string): Promise<Store> {
     const store = new Store(connect(url));
     try {
-      await migrateToLatest(store.db, store.connection.dialect);
+      await migrateToLatest(store.db, store.capabilities.serialColumn);
     } catch (err) {
       await store.close();
       throw err;
@@ -55,13 +99,39 @@ export class Store extends Repositories {
     return store;
   }
 
-  get dialect() {
-    return this.connection.dialect;
+  /** What the database can do (row locks, notifications, ...): asked instead of its name. */
+  get capabilities(): StoreCapabilities {
+    return this.connection.capabilities;
   }
 
-  /** Runs `fn` in one transaction: all of its writes land together, or none do. */
-  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new Repositories(trx, this.dialect)));
+  /**
+   * Runs `fn` in one transaction: all of its writes land together, or none do. Then, only if it
+   * committed, the transaction's after-commit hooks run. Every hook runs even if one throws;
+   * the first error is then thrown (the writes have landed all the same).
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const started: Transaction[] = [];
+    let result: T;
+    try {
+      result = await this.db.transaction().execute((trx) => {
+        const tx = new Transaction(trx, this.connection);
+        started.push(tx);
+        return fn(tx);
+      });
+    } catch (err) {
+      for (const tx of started) tx[end](false);
+      throw err;
+    }
+    const errors: unknown[] = [];
+    for (const hook of started.flatMap((tx) => tx[end](true))) {
+      try {
+        await hook();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
+    return result;
   }
 
   async ping(): Promise<void> {
