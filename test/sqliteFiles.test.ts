@@ -33,7 +33,7 @@ describe('SQLite files are created private', () => {
     const store = await Store.open(`sqlite:${file}`);
     try {
       const services = createServices(store, { secret: 'modes-test-secret-0123456789' });
-      await services.users.createTenant({ name: 'modes', adminEmail: 'modes@example.com', adminPassword: 'modes-password-1' });
+      await services.users.createTenant({ name: 'modes', adminEmail: 'modes@example.com', adminPassword: 'private-files-pw-1' });
       for (const path of [file, `${file}-wal`, `${file}-shm`]) {
         assert.ok(existsSync(path), `${path} exists while the database is open`);
         assert.equal(octal(mode(path)), '0600', path);
