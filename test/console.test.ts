@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
 import { http, run, type ServerProcess, startServer } from './helpers/server.js';
 
@@ -290,6 +290,49 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('cell', { name: 'Revoked API key' }).first().waitFor();
     await page.getByRole('cell', { name: 'Re-activated API key' }).first().waitFor();
     await screenshot(page, 'tenant-audit-logs');
+  });
+
+  it("a filter changed while an earlier answer is on its way shows only the new filter's keys", async () => {
+    await createKeyFor(userUid, 'stale-danas');
+    const me = (await api('GET', '/v1/users/info')).body.userUid;
+    await createKeyFor(me, 'stale-admins');
+    await logIn(ADMIN);
+    await openTenantApiKeys();
+    await row('stale-danas').waitFor();
+
+    // Hold back the answer for Dana's keys until the filter has moved on to the admin's.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let sent!: (request: Request) => void;
+    const danasRequest = new Promise<Request>((resolve) => (sent = resolve));
+    await page.route(
+      (url) => url.pathname === '/v1/apiKeys' && url.searchParams.get('userUid') === userUid,
+      async (route) => {
+        sent(route.request());
+        await held;
+        // The page may have given up on the request meanwhile: then there is nothing to continue.
+        await route.continue().catch(() => {});
+      },
+      { times: 1 },
+    );
+    await page.getByLabel('Show keys of').selectOption({ label: `Dana Scully (${USER.email})` });
+    const request = await danasRequest;
+    // Done when the answer has reached the page, or the page has dropped the request.
+    const over = Promise.race([
+      page.waitForEvent('requestfinished', { predicate: (r) => r === request }),
+      page.waitForEvent('requestfailed', { predicate: (r) => r === request }),
+    ]);
+    await page.getByLabel('Show keys of').selectOption({ label: `Tenant Admin (${ADMIN.email})` });
+    await row('stale-admins').waitFor();
+    await row('stale-danas').waitFor({ state: 'detached' });
+
+    release();
+    await over;
+    // Let the page act on whatever arrived, then look.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+    assert.equal(await row('stale-danas').count(), 0, "Dana's late answer is not shown under the admin's filter");
+    assert.equal(await row('stale-admins').count(), 1);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
   it('scope switching: only tenant admins see the Tenant Admin scope', async () => {
