@@ -78,8 +78,8 @@ export class UserService {
   /** A page of the tenant's users, or all of them with `limit: 'all'` (see listing.ts). */
   async list(ctx: RequestContext, query: ListQuery): Promise<Listing<UserWithPassword>> {
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can list the users of the tenant.');
-    const { tenantUid } = ctx.actor;
-    return list({ page: (request) => this.store.users.page(tenantUid, request), count: (upTo) => this.store.users.count(tenantUid, upTo) }, query);
+    const filter = { tenantUid: ctx.actor.tenantUid };
+    return list({ page: (request) => this.store.users.page(filter, request), count: (upTo, order) => this.store.users.count(filter, upTo, order) }, query);
   }
 
   async get(ctx: RequestContext, uid: string): Promise<UserWithPassword> {

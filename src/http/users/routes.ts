@@ -5,7 +5,7 @@ import type { User } from '../../domain/model.js';
 import type { PatchOperation, UserUpdate } from '../../domain/userEdits.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
-import { errorResponses, listmeta, offsetQuery, type PagingParams, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
+import { errorResponses, listmeta, offsetQuery, orderByQuery, type PagingParams, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
 
 const tags = ['users'];
 const str = { type: 'string' } as const;
@@ -120,8 +120,9 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
         summary: 'List the users of the tenant (tenant admins)',
         description:
           '`limit` (at most 1000, default 1000; 0 means every user, as Palette\'s Go SDK asks), `offset` (start index) and `continue`; ' +
-          '`continue` wins over `offset`, and `listmeta.offset` is the index of the next page.',
-        querystring: pagingQuery(offsetQuery),
+          '`continue` wins over `offset`, and `listmeta.offset` is the index of the next page. ' +
+          '`orderBy=metadata.creationTimestamp=-1` lists newest first, paged and counted the same way.',
+        querystring: pagingQuery({ ...offsetQuery, ...orderByQuery }),
         response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1User }, listmeta } }, ...errorResponses },
       },
     },
