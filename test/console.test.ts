@@ -428,37 +428,42 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await screenshot(page, 'phone-tenant-api-keys');
   });
 
-  it('shows a long list a page at a time, and the rest on request', async () => {
+  it('shows a long list a page at a time, newest first, and the rest on request', async () => {
     const who = { email: 'many-keys@example.com', password: 'many-keys-password-1' };
     const owner = (await api('POST', '/v1/users', { spec: { emailId: who.email, firstName: 'Many', lastName: 'Keys', password: who.password } })).body.uid;
     for (let i = 0; i < 55; i++) await createKeyFor(owner, `many-${String(i).padStart(2, '0')}`);
+    const firstRow = async () => (await page.getByRole('row').nth(1).getByRole('cell').first().textContent())?.trim();
     await logIn(who);
-    await row('many-49').waitFor();
-    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the first 50 keys, oldest first');
+    await row('many-05').waitFor();
+    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the newest 50 keys');
+    assert.equal(await firstRow(), 'many-54', 'newest first');
+    assert.equal(await row('many-04').count(), 0, 'the oldest keys are past the first page');
     await page.getByText('Showing 50 of 55 API keys.').waitFor();
-    // A key made here comes last, past the page shown: the table reads through to show it.
+    // A key made here is at the top of the first page, with nothing more to read.
     await page.getByRole('button', { name: 'Add New API key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('many-new');
     await dialog.getByRole('button', { name: 'Generate' }).click();
     await page.getByRole('button', { name: 'Done' }).click();
     await row('many-new').waitFor();
-    assert.equal(await page.getByRole('row').count(), 57, 'every key, the new one last');
+    assert.equal(await firstRow(), 'many-new', 'the new key comes first');
+    await page.getByText('Showing 50 of 56 API keys.').waitFor();
     await rowAction('many-new', 'Delete');
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Deleted API key many-new.').waitFor();
+    await row('many-new').waitFor({ state: 'detached' });
     // Back to the first page, as a new visit would show it.
     await page.reload();
-    await row('many-49').waitFor();
+    await row('many-05').waitFor();
     await page.getByText('Showing 50 of 55 API keys.').waitFor();
     await page.getByRole('button', { name: 'Show more API keys' }).click();
-    await row('many-54').waitFor();
+    await row('many-00').waitFor();
     assert.equal(await page.getByRole('row').count(), 56);
     assert.equal(await page.getByRole('button', { name: 'Show more API keys' }).count(), 0, 'nothing more to show');
     // An action re-reads the table: every row shown stays shown.
-    await rowAction('many-54', 'Revoke');
-    await page.getByText('Revoked API key many-54.', { exact: false }).waitFor();
-    await waitForActive('many-54', 'Inactive');
+    await rowAction('many-00', 'Revoke');
+    await page.getByText('Revoked API key many-00.', { exact: false }).waitFor();
+    await waitForActive('many-00', 'Inactive');
     assert.equal(await page.getByRole('row').count(), 56);
   });
 
@@ -477,9 +482,11 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
     await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
     await page.getByText('Showing 50 of 55 users.').waitFor();
-    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the first 50 users');
+    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the newest 50 users');
+    assert.equal((await page.getByRole('row').nth(1).getByRole('cell').nth(1).textContent())?.trim(), 'member-53@many-users.example', 'newest first');
+    assert.equal(await page.getByRole('cell', { name: who.email, exact: true }).count(), 0, 'the first user, the admin, is past the first page');
     await page.getByRole('button', { name: 'Show more users' }).click();
-    await page.getByRole('cell', { name: 'member-53@many-users.example', exact: true }).waitFor();
+    await page.getByRole('cell', { name: who.email, exact: true }).waitFor();
     assert.equal(await page.getByRole('row').count(), 56);
 
     // 54 user creations and more: the audit log pages too, newest first.

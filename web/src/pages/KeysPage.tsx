@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { type ApiKey, api, type User } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
-import { ShowMore, usePagedList } from '../components/usePagedList';
+import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError } from '../components/useSubmit';
 import type { Notice } from '../components/Notices';
 import { formatDate, formatDateTime, fullName } from '../format';
@@ -22,7 +22,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
   const [filter, setFilter] = useState('');
   const [open, setOpen] = useState<Open>(null);
   const userUid = scope === 'user' ? session.userUid : filter;
-  const list = usePagedList<ApiKey>(userUid ? `/v1/apiKeys?userUid=${encodeURIComponent(userUid)}` : '/v1/apiKeys');
+  const list = usePagedList<ApiKey>(`/v1/apiKeys?${NEWEST_FIRST}${userUid ? `&userUid=${encodeURIComponent(userUid)}` : ''}`);
   const { items: keys, reload: load } = list;
 
   useEffect(() => {
@@ -141,7 +141,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           selfUid={session.userUid}
           onClose={(created) => {
             setOpen(null);
-            if (created) void list.reloadThroughNewest();
+            if (created) void load();
           }}
         />
       )}
