@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
+import { Store } from '../src/store/store.js';
+import { insertUsers } from './helpers/bulk.js';
 import { http, run, type ServerProcess, startServer } from './helpers/server.js';
 
 const ADMIN = { email: 'admin@keyward.local', password: 'admin-password-1' };
@@ -88,6 +90,15 @@ describe('web console', { skip: browserSkipReason() }, () => {
   async function waitForActive(name: string, expected: 'Active' | 'Inactive') {
     await row(name).getByRole('cell', { name: expected, exact: true }).waitFor();
     assert.equal(await cell(name, 'Active'), expected);
+  }
+
+  /** Types into a user picker (a combobox) and chooses the option named `option` from what it finds. */
+  async function pickUser(field: Locator, text: string, option: string) {
+    await field.fill(text);
+    const list = page.locator(`[id="${await field.getAttribute('aria-controls')}"]`);
+    await list.getByRole('option', { name: option, exact: true }).click();
+    assert.equal(await field.inputValue(), option === 'All users' ? '' : option);
+    assert.equal(await field.getAttribute('aria-expanded'), 'false');
   }
 
   /** "Identify your API key in the table, and click on the three-dot Menu." then the item. */
@@ -255,7 +266,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('button', { name: 'Add New API key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('made-for-dana');
-    await dialog.getByLabel('User Name').selectOption({ label: `Dana Scully (${USER.email})` });
+    await pickUser(dialog.getByRole('combobox', { name: 'User Name' }), 'scully', `Dana Scully (${USER.email})`);
     await dialog.getByLabel('Expiration Date').selectOption({ label: '7 days' });
     await dialog.getByRole('button', { name: 'Generate' }).click();
     await page.getByRole('button', { name: 'Done' }).click();
@@ -263,9 +274,14 @@ describe('web console', { skip: browserSkipReason() }, () => {
     const dana = await api('GET', `/v1/apiKeys?userUid=${userUid}`);
     assert.ok(dana.body.items.some((k: any) => k.metadata.name === 'made-for-dana'));
 
-    await page.getByLabel('Show keys of').selectOption({ label: `Tenant Admin (${ADMIN.email})` });
+    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    await pickUser(showKeysOf, 'tenant admin', `Tenant Admin (${ADMIN.email})`);
     await page.waitForFunction(() => !document.body.textContent?.includes('made-for-dana'));
-    await page.getByLabel('Show keys of').selectOption({ label: `Dana Scully (${USER.email})` });
+    await pickUser(showKeysOf, 'DANA@', `Dana Scully (${USER.email})`);
+    await row('made-for-dana').waitFor();
+    const everyone = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/apiKeys' && !new URL(r.url()).searchParams.has('userUid'));
+    await pickUser(showKeysOf, '', 'All users');
+    await everyone;
     await row('made-for-dana').waitFor();
 
     // Users: create one, then delete them; their keys stop at once.
@@ -315,14 +331,15 @@ describe('web console', { skip: browserSkipReason() }, () => {
       },
       { times: 1 },
     );
-    await page.getByLabel('Show keys of').selectOption({ label: `Dana Scully (${USER.email})` });
+    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    await pickUser(showKeysOf, 'dana', `Dana Scully (${USER.email})`);
     const request = await danasRequest;
     // Done when the answer has reached the page, or the page has dropped the request.
     const over = Promise.race([
       page.waitForEvent('requestfinished', { predicate: (r) => r === request }),
       page.waitForEvent('requestfailed', { predicate: (r) => r === request }),
     ]);
-    await page.getByLabel('Show keys of').selectOption({ label: `Tenant Admin (${ADMIN.email})` });
+    await pickUser(showKeysOf, 'admin', `Tenant Admin (${ADMIN.email})`);
     await row('stale-admins').waitFor();
     await row('stale-danas').waitFor({ state: 'detached' });
 
@@ -499,6 +516,78 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('button', { name: 'Show more audit entries' }).click();
     await page.getByRole('cell', { name: 'member-00@many-users.example', exact: true }).waitFor();
     assert.equal(await page.getByRole('row').count(), Math.min(total, 100) + 1);
+  });
+
+  it('the user pickers find a user past the first 1,000, by typing, and a key is made for them (in a tenant of its own)', async () => {
+    const who = { email: 'admin@picker.example', password: 'picker-password-1' };
+    const env = { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456' };
+    const made = await run(['tenant', 'create', '--name', 'picker', '--admin-email', who.email, '--admin-password', who.password], { cwd: dir, env });
+    assert.equal(made.code, 0, made.stderr);
+    const token = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: who.email, password: who.password } })).body.Authorization;
+    const as = { Authorization: token };
+    const tenantUid = (await api('GET', '/v1/users/info', undefined, as)).body.tenantUid;
+    // 1,050 users made before the one we look for and 1,050 after: past the first 1,000 either way.
+    const needle = { emailId: 'needle.person@picker.example', firstName: 'Needle', lastName: 'Haystack' };
+    const store = await Store.open(`sqlite:${join(dir, 'data', 'keyward.db')}`);
+    try {
+      await insertUsers(store, { tenantUid, count: 1050, createdAt: Date.now() - 60_000, prefix: 'picker-a' });
+      const res = await api('POST', '/v1/users', { spec: needle }, as);
+      assert.equal(res.status, 201);
+      await insertUsers(store, { tenantUid, count: 1050, createdAt: Date.now() + 60_000, prefix: 'picker-b' });
+    } finally {
+      await store.close();
+    }
+    const needleUid = (await api('GET', `/v1/users?search=${needle.emailId}`, undefined, as)).body.items[0].metadata.uid;
+    for (const order of ['', '&orderBy=metadata.creationTimestamp=-1']) {
+      const firstThousand = (await api('GET', `/v1/users?limit=1000${order}`, undefined, as)).body.items.map((u: any) => u.metadata.uid);
+      assert.ok(!firstThousand.includes(needleUid), 'a list of the first 1,000 users would not hold them');
+    }
+    const label = `Needle Haystack (${needle.emailId})`;
+
+    await logIn(who);
+    await openTenantApiKeys();
+    await page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await dialog.getByLabel('API Key Name').fill('for-the-needle');
+    const owner = dialog.getByRole('combobox', { name: 'User Name' });
+    assert.equal(await owner.inputValue(), `Tenant Admin (${who.email})`, 'yourself, until you choose another');
+    // Many match: the list says how many, and that typing more narrows them.
+    await owner.fill('picker-a');
+    await dialog.getByText('Showing 20 of 1050 users: type more of a name or email to narrow them.').waitFor();
+    await screenshot(page, 'user-picker-open');
+    assert.equal(await dialog.getByRole('listbox', { name: 'User Name' }).getByRole('option').count(), 20);
+    await owner.fill('zzz-nobody');
+    await dialog.getByText('No user matches "zzz-nobody".').waitFor();
+    assert.equal(await dialog.getByRole('listbox', { name: 'User Name' }).getByRole('option').count(), 0);
+    await pickUser(owner, 'HAYST', label);
+    await dialog.getByLabel('Expiration Date').selectOption({ label: '7 days' });
+    await screenshot(page, 'user-picker-chosen');
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+    await row('for-the-needle').waitFor();
+    assert.equal(await cell('for-the-needle', 'User Name'), 'Needle Haystack');
+    const theirs = (await api('GET', `/v1/apiKeys?userUid=${needleUid}`, undefined, as)).body.items;
+    assert.deepEqual(theirs.map((k: any) => k.metadata.name), ['for-the-needle'], 'the key belongs to the user chosen');
+
+    // The filter, from the keyboard: type, arrow down to the option, Enter.
+    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    await showKeysOf.fill('needle.per');
+    const option = page.getByRole('option', { name: label, exact: true });
+    await option.waitFor();
+    await showKeysOf.press('ArrowDown');
+    assert.equal(await showKeysOf.getAttribute('aria-activedescendant'), await option.getAttribute('id'));
+    const filtered = page.waitForResponse((r) => new URL(r.url()).searchParams.get('userUid') === needleUid);
+    await showKeysOf.press('Enter');
+    assert.equal(await showKeysOf.inputValue(), label);
+    await filtered;
+    await row('for-the-needle').waitFor();
+    assert.equal(await page.getByRole('row').count(), 2, 'a header row and their one key');
+    // Escape closes the list and keeps the choice; the dialog-less page stays as it was.
+    await showKeysOf.fill('picker-b');
+    await page.getByRole('option').first().waitFor();
+    await showKeysOf.press('Escape');
+    assert.equal(await showKeysOf.getAttribute('aria-expanded'), 'false');
+    assert.equal(await showKeysOf.inputValue(), label);
   });
 
   it('does not jump: no layout shift from sign-in through loading both key tables', async () => {
