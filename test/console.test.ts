@@ -350,6 +350,35 @@ describe('web console', { skip: browserSkipReason() }, () => {
     assert.equal(await row('stale-danas').count(), 0, "Dana's late answer is not shown under the admin's filter");
     assert.equal(await row('stale-admins').count(), 1);
     await page.unrouteAll({ behavior: 'ignoreErrors' });
+
+    // The picker's own search: a late answer for earlier text never becomes the options.
+    let releaseSearch!: () => void;
+    const searchHeld = new Promise<void>((resolve) => (releaseSearch = resolve));
+    let searched!: (request: Request) => void;
+    const danaSearch = new Promise<Request>((resolve) => (searched = resolve));
+    await page.route(
+      (url) => url.pathname === '/v1/users' && url.searchParams.get('search') === 'scully',
+      async (route) => {
+        searched(route.request());
+        await searchHeld;
+        await route.continue().catch(() => {});
+      },
+      { times: 1 },
+    );
+    await showKeysOf.fill('scully');
+    const searchRequest = await danaSearch;
+    const searchOver = Promise.race([
+      page.waitForEvent('requestfinished', { predicate: (r) => r === searchRequest }),
+      page.waitForEvent('requestfailed', { predicate: (r) => r === searchRequest }),
+    ]);
+    await showKeysOf.fill('tenant admin');
+    const options = page.locator(`[id="${await showKeysOf.getAttribute('aria-controls')}"]`).getByRole('option');
+    await options.filter({ hasText: ADMIN.email }).waitFor();
+    releaseSearch();
+    await searchOver;
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+    assert.deepEqual(await options.allTextContents(), [`Tenant Admin (${ADMIN.email})`], "the options are the admin's, not Dana's late answer");
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
   it('scope switching: only tenant admins see the Tenant Admin scope', async () => {
