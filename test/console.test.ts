@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
+import { Store } from '../src/store/store.js';
+import { insertUsers } from './helpers/bulk.js';
 import { http, run, type ServerProcess, startServer } from './helpers/server.js';
 
 const ADMIN = { email: 'admin@keyward.local', password: 'keeper-password-1' };
@@ -88,6 +90,15 @@ describe('web console', { skip: browserSkipReason() }, () => {
   async function waitForActive(name: string, expected: 'Active' | 'Inactive') {
     await row(name).getByRole('cell', { name: expected, exact: true }).waitFor();
     assert.equal(await cell(name, 'Active'), expected);
+  }
+
+  /** Types into a user picker (a combobox) and chooses the option named `option` from what it finds. */
+  async function pickUser(field: Locator, text: string, option: string) {
+    await field.fill(text);
+    const list = page.locator(`[id="${await field.getAttribute('aria-controls')}"]`);
+    await list.getByRole('option', { name: option, exact: true }).click();
+    assert.equal(await field.inputValue(), option === 'All users' ? '' : option);
+    assert.equal(await field.getAttribute('aria-expanded'), 'false');
   }
 
   /** "Identify your API key in the table, and click on the three-dot Menu." then the item. */
@@ -255,7 +266,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('button', { name: 'Add New API key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('made-for-dana');
-    await dialog.getByLabel('User Name').selectOption({ label: `Dana Scully (${USER.email})` });
+    await pickUser(dialog.getByRole('combobox', { name: 'User Name' }), 'scully', `Dana Scully (${USER.email})`);
     await dialog.getByLabel('Expiration Date').selectOption({ label: '7 days' });
     await dialog.getByRole('button', { name: 'Generate' }).click();
     await page.getByRole('button', { name: 'Done' }).click();
@@ -263,9 +274,14 @@ describe('web console', { skip: browserSkipReason() }, () => {
     const dana = await api('GET', `/v1/apiKeys?userUid=${userUid}`);
     assert.ok(dana.body.items.some((k: any) => k.metadata.name === 'made-for-dana'));
 
-    await page.getByLabel('Show keys of').selectOption({ label: `Tenant Admin (${ADMIN.email})` });
+    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    await pickUser(showKeysOf, 'tenant admin', `Tenant Admin (${ADMIN.email})`);
     await page.waitForFunction(() => !document.body.textContent?.includes('made-for-dana'));
-    await page.getByLabel('Show keys of').selectOption({ label: `Dana Scully (${USER.email})` });
+    await pickUser(showKeysOf, 'DANA@', `Dana Scully (${USER.email})`);
+    await row('made-for-dana').waitFor();
+    const everyone = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/apiKeys' && !new URL(r.url()).searchParams.has('userUid'));
+    await pickUser(showKeysOf, '', 'All users');
+    await everyone;
     await row('made-for-dana').waitFor();
 
     // Users: create one, then delete them; their keys stop at once.
@@ -290,6 +306,79 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('cell', { name: 'Revoked API key' }).first().waitFor();
     await page.getByRole('cell', { name: 'Re-activated API key' }).first().waitFor();
     await screenshot(page, 'tenant-audit-logs');
+  });
+
+  it("a filter changed while an earlier answer is on its way shows only the new filter's keys", async () => {
+    await createKeyFor(userUid, 'stale-danas');
+    const me = (await api('GET', '/v1/users/info')).body.userUid;
+    await createKeyFor(me, 'stale-admins');
+    await logIn(ADMIN);
+    await openTenantApiKeys();
+    await row('stale-danas').waitFor();
+
+    // Hold back the answer for Dana's keys until the filter has moved on to the admin's.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let sent!: (request: Request) => void;
+    const danasRequest = new Promise<Request>((resolve) => (sent = resolve));
+    await page.route(
+      (url) => url.pathname === '/v1/apiKeys' && url.searchParams.get('userUid') === userUid,
+      async (route) => {
+        sent(route.request());
+        await held;
+        // The page may have given up on the request meanwhile: then there is nothing to continue.
+        await route.continue().catch(() => {});
+      },
+      { times: 1 },
+    );
+    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    await pickUser(showKeysOf, 'dana', `Dana Scully (${USER.email})`);
+    const request = await danasRequest;
+    // Done when the answer has reached the page, or the page has dropped the request.
+    const over = Promise.race([
+      page.waitForEvent('requestfinished', { predicate: (r) => r === request }),
+      page.waitForEvent('requestfailed', { predicate: (r) => r === request }),
+    ]);
+    await pickUser(showKeysOf, 'admin', `Tenant Admin (${ADMIN.email})`);
+    await row('stale-admins').waitFor();
+    await row('stale-danas').waitFor({ state: 'detached' });
+
+    release();
+    await over;
+    // Let the page act on whatever arrived, then look.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+    assert.equal(await row('stale-danas').count(), 0, "Dana's late answer is not shown under the admin's filter");
+    assert.equal(await row('stale-admins').count(), 1);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+
+    // The picker's own search: a late answer for earlier text never becomes the options.
+    let releaseSearch!: () => void;
+    const searchHeld = new Promise<void>((resolve) => (releaseSearch = resolve));
+    let searched!: (request: Request) => void;
+    const danaSearch = new Promise<Request>((resolve) => (searched = resolve));
+    await page.route(
+      (url) => url.pathname === '/v1/users' && url.searchParams.get('search') === 'scully',
+      async (route) => {
+        searched(route.request());
+        await searchHeld;
+        await route.continue().catch(() => {});
+      },
+      { times: 1 },
+    );
+    await showKeysOf.fill('scully');
+    const searchRequest = await danaSearch;
+    const searchOver = Promise.race([
+      page.waitForEvent('requestfinished', { predicate: (r) => r === searchRequest }),
+      page.waitForEvent('requestfailed', { predicate: (r) => r === searchRequest }),
+    ]);
+    await showKeysOf.fill('tenant admin');
+    const options = page.locator(`[id="${await showKeysOf.getAttribute('aria-controls')}"]`).getByRole('option');
+    await options.filter({ hasText: ADMIN.email }).waitFor();
+    releaseSearch();
+    await searchOver;
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+    assert.deepEqual(await options.allTextContents(), [`Tenant Admin (${ADMIN.email})`], "the options are the admin's, not Dana's late answer");
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
   it('scope switching: only tenant admins see the Tenant Admin scope', async () => {
@@ -385,37 +474,42 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await screenshot(page, 'phone-tenant-api-keys');
   });
 
-  it('shows a long list a page at a time, and the rest on request', async () => {
+  it('shows a long list a page at a time, newest first, and the rest on request', async () => {
     const who = { email: 'many-keys@example.com', password: 'keyring-password-1' };
     const owner = (await api('POST', '/v1/users', { spec: { emailId: who.email, firstName: 'Many', lastName: 'Keys', password: who.password } })).body.uid;
     for (let i = 0; i < 55; i++) await createKeyFor(owner, `many-${String(i).padStart(2, '0')}`);
+    const firstRow = async () => (await page.getByRole('row').nth(1).getByRole('cell').first().textContent())?.trim();
     await logIn(who);
-    await row('many-49').waitFor();
-    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the first 50 keys, oldest first');
+    await row('many-05').waitFor();
+    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the newest 50 keys');
+    assert.equal(await firstRow(), 'many-54', 'newest first');
+    assert.equal(await row('many-04').count(), 0, 'the oldest keys are past the first page');
     await page.getByText('Showing 50 of 55 API keys.').waitFor();
-    // A key made here comes last, past the page shown: the table reads through to show it.
+    // A key made here is at the top of the first page, with nothing more to read.
     await page.getByRole('button', { name: 'Add New API key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('many-new');
     await dialog.getByRole('button', { name: 'Generate' }).click();
     await page.getByRole('button', { name: 'Done' }).click();
     await row('many-new').waitFor();
-    assert.equal(await page.getByRole('row').count(), 57, 'every key, the new one last');
+    assert.equal(await firstRow(), 'many-new', 'the new key comes first');
+    await page.getByText('Showing 50 of 56 API keys.').waitFor();
     await rowAction('many-new', 'Delete');
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Deleted API key many-new.').waitFor();
+    await row('many-new').waitFor({ state: 'detached' });
     // Back to the first page, as a new visit would show it.
     await page.reload();
-    await row('many-49').waitFor();
+    await row('many-05').waitFor();
     await page.getByText('Showing 50 of 55 API keys.').waitFor();
     await page.getByRole('button', { name: 'Show more API keys' }).click();
-    await row('many-54').waitFor();
+    await row('many-00').waitFor();
     assert.equal(await page.getByRole('row').count(), 56);
     assert.equal(await page.getByRole('button', { name: 'Show more API keys' }).count(), 0, 'nothing more to show');
     // An action re-reads the table: every row shown stays shown.
-    await rowAction('many-54', 'Revoke');
-    await page.getByText('Revoked API key many-54.', { exact: false }).waitFor();
-    await waitForActive('many-54', 'Inactive');
+    await rowAction('many-00', 'Revoke');
+    await page.getByText('Revoked API key many-00.', { exact: false }).waitFor();
+    await waitForActive('many-00', 'Inactive');
     assert.equal(await page.getByRole('row').count(), 56);
   });
 
@@ -434,9 +528,11 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
     await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
     await page.getByText('Showing 50 of 55 users.').waitFor();
-    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the first 50 users');
+    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the newest 50 users');
+    assert.equal((await page.getByRole('row').nth(1).getByRole('cell').nth(1).textContent())?.trim(), 'member-53@many-users.example', 'newest first');
+    assert.equal(await page.getByRole('cell', { name: who.email, exact: true }).count(), 0, 'the first user, the admin, is past the first page');
     await page.getByRole('button', { name: 'Show more users' }).click();
-    await page.getByRole('cell', { name: 'member-53@many-users.example', exact: true }).waitFor();
+    await page.getByRole('cell', { name: who.email, exact: true }).waitFor();
     assert.equal(await page.getByRole('row').count(), 56);
 
     // 54 user creations and more: the audit log pages too, newest first.
@@ -449,6 +545,78 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await page.getByRole('button', { name: 'Show more audit entries' }).click();
     await page.getByRole('cell', { name: 'member-00@many-users.example', exact: true }).waitFor();
     assert.equal(await page.getByRole('row').count(), Math.min(total, 100) + 1);
+  });
+
+  it('the user pickers find a user past the first 1,000, by typing, and a key is made for them (in a tenant of its own)', async () => {
+    const who = { email: 'admin@picker.example', password: 'picker-password-1' };
+    const env = { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456' };
+    const made = await run(['tenant', 'create', '--name', 'picker', '--admin-email', who.email, '--admin-password', who.password], { cwd: dir, env });
+    assert.equal(made.code, 0, made.stderr);
+    const token = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: who.email, password: who.password } })).body.Authorization;
+    const as = { Authorization: token };
+    const tenantUid = (await api('GET', '/v1/users/info', undefined, as)).body.tenantUid;
+    // 1,050 users made before the one we look for and 1,050 after: past the first 1,000 either way.
+    const needle = { emailId: 'needle.person@picker.example', firstName: 'Needle', lastName: 'Haystack' };
+    const store = await Store.open(`sqlite:${join(dir, 'data', 'keyward.db')}`);
+    try {
+      await insertUsers(store, { tenantUid, count: 1050, createdAt: Date.now() - 60_000, prefix: 'picker-a' });
+      const res = await api('POST', '/v1/users', { spec: needle }, as);
+      assert.equal(res.status, 201);
+      await insertUsers(store, { tenantUid, count: 1050, createdAt: Date.now() + 60_000, prefix: 'picker-b' });
+    } finally {
+      await store.close();
+    }
+    const needleUid = (await api('GET', `/v1/users?search=${needle.emailId}`, undefined, as)).body.items[0].metadata.uid;
+    for (const order of ['', '&orderBy=metadata.creationTimestamp=-1']) {
+      const firstThousand = (await api('GET', `/v1/users?limit=1000${order}`, undefined, as)).body.items.map((u: any) => u.metadata.uid);
+      assert.ok(!firstThousand.includes(needleUid), 'a list of the first 1,000 users would not hold them');
+    }
+    const label = `Needle Haystack (${needle.emailId})`;
+
+    await logIn(who);
+    await openTenantApiKeys();
+    await page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await dialog.getByLabel('API Key Name').fill('for-the-needle');
+    const owner = dialog.getByRole('combobox', { name: 'User Name' });
+    assert.equal(await owner.inputValue(), `Tenant Admin (${who.email})`, 'yourself, until you choose another');
+    // Many match: the list says how many, and that typing more narrows them.
+    await owner.fill('picker-a');
+    await dialog.getByText('Showing 20 of 1050 users: type more of a name or email to narrow them.').waitFor();
+    await screenshot(page, 'user-picker-open');
+    assert.equal(await dialog.getByRole('listbox', { name: 'User Name' }).getByRole('option').count(), 20);
+    await owner.fill('zzz-nobody');
+    await dialog.getByText('No user matches "zzz-nobody".').waitFor();
+    assert.equal(await dialog.getByRole('listbox', { name: 'User Name' }).getByRole('option').count(), 0);
+    await pickUser(owner, 'HAYST', label);
+    await dialog.getByLabel('Expiration Date').selectOption({ label: '7 days' });
+    await screenshot(page, 'user-picker-chosen');
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+    await row('for-the-needle').waitFor();
+    assert.equal(await cell('for-the-needle', 'User Name'), 'Needle Haystack');
+    const theirs = (await api('GET', `/v1/apiKeys?userUid=${needleUid}`, undefined, as)).body.items;
+    assert.deepEqual(theirs.map((k: any) => k.metadata.name), ['for-the-needle'], 'the key belongs to the user chosen');
+
+    // The filter, from the keyboard: type, arrow down to the option, Enter.
+    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    await showKeysOf.fill('needle.per');
+    const option = page.getByRole('option', { name: label, exact: true });
+    await option.waitFor();
+    await showKeysOf.press('ArrowDown');
+    assert.equal(await showKeysOf.getAttribute('aria-activedescendant'), await option.getAttribute('id'));
+    const filtered = page.waitForResponse((r) => new URL(r.url()).searchParams.get('userUid') === needleUid);
+    await showKeysOf.press('Enter');
+    assert.equal(await showKeysOf.inputValue(), label);
+    await filtered;
+    await row('for-the-needle').waitFor();
+    assert.equal(await page.getByRole('row').count(), 2, 'a header row and their one key');
+    // Escape closes the list and keeps the choice; the dialog-less page stays as it was.
+    await showKeysOf.fill('picker-b');
+    await page.getByRole('option').first().waitFor();
+    await showKeysOf.press('Escape');
+    assert.equal(await showKeysOf.getAttribute('aria-expanded'), 'false');
+    assert.equal(await showKeysOf.inputValue(), label);
   });
 
   it('does not jump: no layout shift from sign-in through loading both key tables', async () => {

@@ -53,10 +53,28 @@ export const offsetQuery = {
   offset: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'Index of the first item wanted; `continue` wins when both are sent' },
 } as const;
 
+/**
+ * Palette's `orderBy` (`field=1` ascending, `field=-1` descending), for the one order keys and
+ * users are kept in: creation time, ties broken by uid. Without it a list runs oldest first,
+ * as it always has; the console asks for newest first.
+ */
+export const orderByQuery = {
+  orderBy: {
+    type: 'string',
+    enum: ['metadata.creationTimestamp', 'metadata.creationTimestamp=1', 'metadata.creationTimestamp=-1'],
+    description:
+      "Palette's orderBy: `metadata.creationTimestamp=-1` lists newest first, `metadata.creationTimestamp=1` (the default) oldest first. " +
+      'A `continue` token answers only a request with the same order.',
+  },
+} as const;
+
+export const parseOrder = (orderBy: string | undefined) => (orderBy === 'metadata.creationTimestamp=-1' ? ('desc' as const) : ('asc' as const));
+
 export interface PagingParams {
   limit?: string;
   continue?: string;
   offset?: string;
+  orderBy?: string;
 }
 
 /**
@@ -70,6 +88,7 @@ export function parsePaging(q: PagingParams, fallback: number | 'all', max: numb
     limit,
     continue: q.continue,
     offset: q.offset === undefined ? undefined : Number(q.offset),
+    order: parseOrder(q.orderBy),
     listmetaLimit: limit === 'all' ? 0 : limit,
   };
 }

@@ -24,5 +24,9 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   if (last.keyword === 'anyOf' && typeof last.parentSchema?.description === 'string') {
     return new Error(`${dataVar}${last.instancePath}: ${last.parentSchema.description.replace(/\.$/, '')}`);
   }
+  // Ajv's "must be equal to one of the allowed values" does not say which values those are.
+  if (first.keyword === 'enum' && Array.isArray(first.params.allowedValues)) {
+    return new Error(`${dataVar}${first.instancePath} must be one of ${first.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
+  }
   return new Error(errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).join(', '));
 }

@@ -129,7 +129,7 @@ export class KeyService {
     // A plain user sees only their own keys, whatever the filter asks for.
     if (!ctx.actor.isAdmin && userUid !== undefined && userUid !== ctx.actor.userUid) return undefined;
     const filter: KeyFilter = { tenantUid: ctx.actor.tenantUid, userUid: ctx.actor.isAdmin ? userUid : ctx.actor.userUid };
-    return { page: (request) => this.store.apiKeys.page(filter, request), count: (upTo) => this.store.apiKeys.count(filter, upTo) };
+    return { page: (request) => this.store.apiKeys.page(filter, request), count: (upTo, order) => this.store.apiKeys.count(filter, upTo, order) };
   }
 
   async get(ctx: RequestContext, uid: string): Promise<ApiKeyWithOwner> {

@@ -4,8 +4,10 @@
  * `limit`. When both `continue` and `offset` are sent, `continue` wins: Palette's clients send
  * back both from the previous answer, and the token's position holds where an index shifts
  * under concurrent inserts and deletes. `listmeta.offset` in every answer is the next index.
+ * Either order (oldest or newest first) pages the same way; the order is part of the query,
+ * and a token answers only a query in its own order.
  */
-import { decodeContinue, type Page, type PageRequest, type Position } from '../store/paging.js';
+import { decodeContinue, type Order, type Page, type PageRequest, type Position } from '../store/paging.js';
 
 /** The page size used while reading a whole listing from the database. */
 export const CHUNK_SIZE = 1000;
@@ -15,6 +17,8 @@ export interface ListQuery {
   limit: number | 'all';
   continue?: string;
   offset?: number;
+  /** Absent: oldest first. */
+  order?: Order;
 }
 
 export interface Listing<T> {
@@ -29,21 +33,22 @@ export interface Listing<T> {
 /** What a listing reads: pages in a stable order, and counts in that order. */
 export interface OrderedSource<T> {
   page(request: PageRequest): Promise<Page<T>>;
-  /** Rows in the listing; with `upTo`, rows at or before that position. */
-  count(upTo?: Position): Promise<number>;
+  /** Rows in the listing; with `upTo`, rows at or before that position in `order`. */
+  count(upTo?: Position, order?: Order): Promise<number>;
 }
 
 /** Where a query starts: after a position, or at an index. Throws 400 on a bad token. */
-export function startOf(query: Pick<ListQuery, 'continue' | 'offset'>): Start {
-  const after = decodeContinue(query.continue);
-  return after ? { after } : { offset: query.offset ?? 0 };
+export function startOf(query: Pick<ListQuery, 'continue' | 'offset' | 'order'>): Start {
+  const order = query.order ?? 'asc';
+  const after = decodeContinue(query.continue, order);
+  return after ? { after, order } : { offset: query.offset ?? 0, order };
 }
 
-type Start = { after: Position; offset?: undefined } | { after?: undefined; offset: number };
+type Start = ({ after: Position; offset?: undefined } | { after?: undefined; offset: number }) & { order: Order };
 
 /** The index of the first row after `start`. */
 async function indexOf<T>(source: OrderedSource<T>, start: Start): Promise<number> {
-  return start.after ? source.count(start.after) : start.offset;
+  return start.after ? source.count(start.after, start.order) : start.offset;
 }
 
 /**
@@ -56,7 +61,7 @@ export async function* chunks<T>(source: OrderedSource<T>, start: Start, size = 
     const page = await source.page(request);
     if (page.items.length > 0) yield page.items;
     if (!page.continue) return;
-    request = { limit: size, after: decodeContinue(page.continue) };
+    request = { limit: size, after: decodeContinue(page.continue, start.order), order: start.order };
   }
 }
 

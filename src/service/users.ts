@@ -24,6 +24,7 @@ export interface CreateUserInput {
 const NAME = { min: 0, max: 128 };
 const ROLE = { min: 1, max: 64 };
 const MAX_ROLES = 32;
+const SEARCH = { min: 0, max: 128 };
 
 /** A strong generated password: 24 base64url characters, 144 bits. */
 export const generatePassword = () => randomBytes(18).toString('base64url');
@@ -74,11 +75,15 @@ export class UserService {
     }
   }
 
-  /** A page of the tenant's users, or all of them with `limit: 'all'` (see listing.ts). */
-  async list(ctx: RequestContext, query: ListQuery): Promise<Listing<UserWithPassword>> {
+  /**
+   * A page of the tenant's users, or all of them with `limit: 'all'` (see listing.ts); with
+   * `search`, those whose email or name contains it, in any case.
+   */
+  async list(ctx: RequestContext, query: ListQuery & { search?: string }): Promise<Listing<UserWithPassword>> {
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can list the users of the tenant.');
-    const { tenantUid } = ctx.actor;
-    return list({ page: (request) => this.store.users.page(tenantUid, request), count: (upTo) => this.store.users.count(tenantUid, upTo) }, query);
+    const search = query.search === undefined ? '' : checkText(query.search, 'search', SEARCH).trim();
+    const filter = { tenantUid: ctx.actor.tenantUid, search: search || undefined };
+    return list({ page: (request) => this.store.users.page(filter, request), count: (upTo, order) => this.store.users.count(filter, upTo, order) }, query);
   }
 
   async get(ctx: RequestContext, uid: string): Promise<UserWithPassword> {

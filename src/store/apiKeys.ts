@@ -3,7 +3,7 @@ import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysel
 import type { ApiKey, ApiKeyWithOwner } from '../domain/model.js';
 import { isTenantAdmin } from '../domain/model.js';
 import type { KeyWithPrincipal } from '../domain/verification.js';
-import { type Page, type PageRequest, type Position, toPage } from './paging.js';
+import { type Order, type Page, type PageRequest, type Position, pastIn, toPage, upToIn } from './paging.js';
 import type { ApiKeysTable, Database } from './schema.js';
 
 type KeyRow = Selectable<ApiKeysTable> & { first_name: string; last_name: string; email: string };
@@ -34,15 +34,12 @@ export interface KeyFilter {
 }
 
 /**
- * Rows at or before (`cmp` '<=') or after ('>') a position in the listing order (created_at, uid).
- * The plain range on created_at is implied by the rest; it is there so that both databases
- * read the index from the position on, instead of every row of the tenant for each page.
+ * Rows past or up to a position in the listing order (created_at, uid), either way. A row-value
+ * comparison, which both databases read as one range of the (…, created_at, uid) indexes,
+ * from the position on, in either direction.
  */
-const byPosition = (at: Position, cmp: '>' | '<=') => (eb: ExpressionBuilder<Database, 'api_keys'>) =>
-  eb.and([
-    eb('api_keys.created_at', cmp === '>' ? '>=' : '<=', at.position),
-    eb.or([eb('api_keys.created_at', cmp === '>' ? '>' : '<', at.position), eb('api_keys.uid', cmp, at.uid)]),
-  ]);
+const byPosition = (at: Position, cmp: '>' | '<' | '<=' | '>=') => (eb: ExpressionBuilder<Database, 'api_keys'>) =>
+  eb(eb.refTuple('api_keys.created_at', 'api_keys.uid'), cmp, eb.tuple(at.position, at.uid));
 
 export interface KeyStateChange {
   isActive: boolean;
@@ -127,24 +124,30 @@ export class ApiKeyRepository {
   }
 
   /**
-   * A page of keys in a stable order (created_at, uid), from `after` or `offset`. Each page is
-   * one short indexed query, so a caller reading every key page by page holds no transaction
-   * and no connection between pages.
+   * A page of keys in a stable order (created_at, uid), oldest or newest first, from `after` or
+   * `offset`. Each page is one short indexed query, read along the index either way, so a
+   * caller reading every key page by page holds no transaction and no connection between pages.
    */
   async page(filter: KeyFilter, page: PageRequest): Promise<Page<ApiKeyWithOwner>> {
-    let q = this.selectWithOwner().where('api_keys.tenant_uid', '=', filter.tenantUid);
-    if (filter.userUid !== undefined) q = q.where('api_keys.user_uid', '=', filter.userUid);
-    if (page.after) q = q.where(byPosition(page.after, '>'));
-    else if (page.offset) q = q.offset(page.offset);
-    const rows = await q.orderBy('api_keys.created_at').orderBy('api_keys.uid').limit(page.limit + 1).execute();
-    return toPage(rows.map(toKey), page.limit, (k) => [k.createdAt, k.uid]);
+    const rows = await this.pageQuery(filter, page).execute();
+    return toPage(rows.map(toKey), page.limit, (k) => [k.createdAt, k.uid], page.order);
   }
 
-  /** How many keys match; with `upTo`, how many come at or before that position. */
-  async count(filter: KeyFilter, upTo?: Position): Promise<number> {
+  /** The statement `page` runs: tests check its query plan. */
+  pageQuery(filter: KeyFilter, page: PageRequest) {
+    const direction = page.order ?? 'asc';
+    let q = this.selectWithOwner().where('api_keys.tenant_uid', '=', filter.tenantUid);
+    if (filter.userUid !== undefined) q = q.where('api_keys.user_uid', '=', filter.userUid);
+    if (page.after) q = q.where(byPosition(page.after, pastIn(page.order)));
+    else if (page.offset) q = q.offset(page.offset);
+    return q.orderBy('api_keys.created_at', direction).orderBy('api_keys.uid', direction).limit(page.limit + 1);
+  }
+
+  /** How many keys match; with `upTo`, how many come at or before that position in `order`. */
+  async count(filter: KeyFilter, upTo?: Position, order?: Order): Promise<number> {
     let q = this.db.selectFrom('api_keys').where('api_keys.tenant_uid', '=', filter.tenantUid);
     if (filter.userUid !== undefined) q = q.where('api_keys.user_uid', '=', filter.userUid);
-    if (upTo) q = q.where(byPosition(upTo, '<='));
+    if (upTo) q = q.where(byPosition(upTo, upToIn(order)));
     const row = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }

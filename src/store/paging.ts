@@ -4,8 +4,13 @@
  * number for the audit log. Stable while rows are added or removed.
  * Palette's `offset` (a start index) is offered beside it for keys and users: the same order,
  * entered by counting rows instead of by position.
+ * Keys and users can be listed oldest first (the default) or newest first; a token remembers
+ * which, since a position read in one order means other rows in the other.
  */
 import { badRequest } from '../domain/errors.js';
+
+/** A listing's direction over its sort position: oldest first (`asc`) or newest first (`desc`). */
+export type Order = 'asc' | 'desc';
 
 export interface Position {
   position: number;
@@ -17,6 +22,8 @@ export interface PageRequest {
   after?: Position;
   /** Rows to skip first (Palette's `offset`); only read when `after` is absent. */
   offset?: number;
+  /** Absent: `asc`. The audit log, newest first only, leaves it out. */
+  order?: Order;
 }
 
 export interface Page<T> {
@@ -25,26 +32,41 @@ export interface Page<T> {
   continue: string;
 }
 
-export function encodeContinue(position: number, uid: string): string {
-  return Buffer.from(JSON.stringify([position, uid])).toString('base64url');
+/** `[position, uid]` for an oldest-first listing, as tokens always were; `[position, uid, -1]` newest first. */
+export function encodeContinue(position: number, uid: string, order: Order = 'asc'): string {
+  return Buffer.from(JSON.stringify(order === 'desc' ? [position, uid, -1] : [position, uid])).toString('base64url');
 }
 
-export function decodeContinue(token: string | undefined): PageRequest['after'] {
+/** The position in a token; 400 when it is not one, or was made for a listing in the other order. */
+export function decodeContinue(token: string | undefined, order: Order = 'asc'): PageRequest['after'] {
   if (!token) return undefined;
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
-      return { position: value[0], uid: value[1] };
-    }
+    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    // the error below
+  }
+  if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === 'string' && (value.length === 2 || (value.length === 3 && value[2] === -1))) {
+    if ((value.length === 3 ? 'desc' : 'asc') !== order) {
+      throw badRequest('The continue token comes from a listing in the other order: send the orderBy of the request that gave it, or start again without it.', {
+        field: 'continue',
+      });
+    }
+    return { position: value[0], uid: value[1] };
   }
   throw badRequest('The continue token is not valid; start the listing again without it.', { field: 'continue' });
 }
 
 /** Given `limit + 1` rows, returns `limit` of them and the token for the next page. */
-export function toPage<T>(rows: T[], limit: number, position: (row: T) => [number, string]): Page<T> {
+export function toPage<T>(rows: T[], limit: number, position: (row: T) => [number, string], order: Order = 'asc'): Page<T> {
   if (rows.length <= limit) return { items: rows, continue: '' };
   const items = rows.slice(0, limit);
-  return { items, continue: encodeContinue(...position(items[items.length - 1])) };
+  return { items, continue: encodeContinue(...position(items[items.length - 1]), order) };
 }
+
+/**
+ * The comparison of (sort position, uid) with a position, for rows after it in a listing's
+ * order, and for rows up to it.
+ */
+export const pastIn = (order: Order = 'asc') => (order === 'desc' ? '<' : '>');
+export const upToIn = (order: Order = 'asc') => (order === 'desc' ? '>=' : '<=');

@@ -21,11 +21,16 @@ function csrfToken(): string {
   return entry ? decodeURIComponent(entry.slice('keyward_csrf='.length)) : '';
 }
 
-export async function api<T = unknown>(method: string, path: string, body?: unknown, opts: { quiet401?: boolean } = {}): Promise<T> {
+/**
+ * `signal` aborts the request: a list whose filter has changed drops the read it no longer
+ * wants. An aborted request rejects with an ApiError whose code is `Aborted`, never shown.
+ */
+export async function api<T = unknown>(method: string, path: string, body?: unknown, opts: { quiet401?: boolean; signal?: AbortSignal } = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
       method,
+      signal: opts.signal,
       credentials: 'same-origin',
       headers: {
         accept: 'application/json',
@@ -35,10 +40,12 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
+    if (opts.signal?.aborted) throw new ApiError(0, 'Aborted', 'The request was cancelled.');
     throw new ApiError(0, 'Network', 'Cannot reach the Keyward server. Check your connection and try again.');
   }
   if (res.status === 204) return undefined as T;
   const data = await res.json().catch(() => undefined);
+  if (opts.signal?.aborted) throw new ApiError(0, 'Aborted', 'The request was cancelled.');
   if (!res.ok) {
     const err = new ApiError(res.status, data?.code ?? 'Error', data?.message ?? `The server answered ${res.status}.`);
     if (res.status === 401 && !opts.quiet401) onSessionLost?.(err);

@@ -5,7 +5,7 @@ import type { User } from '../../domain/model.js';
 import type { PatchOperation, UserUpdate } from '../../domain/userEdits.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
-import { errorResponses, listmeta, offsetQuery, type PagingParams, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
+import { errorResponses, listmeta, offsetQuery, orderByQuery, type PagingParams, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
 
 const tags = ['users'];
 const str = { type: 'string' } as const;
@@ -23,6 +23,13 @@ export function presentUser(u: User) {
     status: { isActive: true, lastSignIn: u.lastSignInAt === null ? undefined : toRfc3339(u.lastSignInAt) },
   };
 }
+
+/** Beyond Palette: what the console's user pickers send as a person types. */
+const userSearch = {
+  type: 'string',
+  maxLength: 128,
+  description: 'Part of an email address, first name, last name or "first last" name, in any case (ASCII letters on SQLite); `%` and `_` are plain text',
+} as const;
 
 const createUser = {
   tags,
@@ -120,14 +127,17 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
         summary: 'List the users of the tenant (tenant admins)',
         description:
           '`limit` (at most 1000, default 1000; 0 means every user, as Palette\'s Go SDK asks), `offset` (start index) and `continue`; ' +
-          '`continue` wins over `offset`, and `listmeta.offset` is the index of the next page.',
-        querystring: pagingQuery(offsetQuery),
+          '`continue` wins over `offset`, and `listmeta.offset` is the index of the next page. ' +
+          '`orderBy=metadata.creationTimestamp=-1` lists newest first, paged and counted the same way. ' +
+          '`search` keeps the users whose email or "first last" name contains the text, in any case; `listmeta.count` counts them.',
+        querystring: pagingQuery({ ...offsetQuery, ...orderByQuery, search: userSearch }),
         response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1User }, listmeta } }, ...errorResponses },
       },
     },
     async (request) => {
-      const paging = parsePaging(request.query as PagingParams, 1000, 1000);
-      const page = await users.list(context(request), paging);
+      const query = request.query as PagingParams & { search?: string };
+      const paging = parsePaging(query, 1000, 1000);
+      const page = await users.list(context(request), { ...paging, search: query.search });
       return {
         items: page.items.map(presentUser),
         listmeta: { continue: page.continue, count: page.count, limit: paging.listmetaLimit, offset: page.offset },

@@ -1,9 +1,10 @@
 /** Create and edit dialogs for API keys. */
 import { useState } from 'react';
-import { type ApiKey, api, type User } from '../api';
+import { type ApiKey, api } from '../api';
 import { Dialog } from '../components/Dialog';
+import { type PickedUser, UserPicker } from '../components/UserPicker';
 import { FormError, useSubmit } from '../components/useSubmit';
-import { formatDate, fullName } from '../format';
+import { formatDate } from '../format';
 
 const PRESETS = [7, 30, 60, 90];
 const DAY = 86_400_000;
@@ -59,10 +60,11 @@ function NameFields(props: { name: string; setName: (v: string) => void; descrip
   );
 }
 
-export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClose: (created: boolean) => void }) {
+/** `pickOwner`: a tenant admin may make the key for any user of the tenant; it is theirs by default. */
+export function CreateKeyDialog(props: { pickOwner: boolean; self: PickedUser; onClose: (created: boolean) => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [userUid, setUserUid] = useState(props.selfUid);
+  const [owner, setOwner] = useState<PickedUser>(props.self);
   const [choice, setChoice] = useState('30');
   const [custom, setCustom] = useState('');
   const [created, setCreated] = useState<string | null>(null);
@@ -71,7 +73,7 @@ export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClos
   const { busy, error, submit } = useSubmit(async () => {
     const res = await api<{ apiKey: string }>('POST', '/v1/apiKeys', {
       metadata: { name, annotations: { description } },
-      spec: { expiry: expiryFrom(choice, custom), userUid },
+      spec: { expiry: expiryFrom(choice, custom), userUid: owner.uid },
     });
     setCreated(res.apiKey);
   });
@@ -113,18 +115,7 @@ export function CreateKeyDialog(props: { users?: User[]; selfUid: string; onClos
       <form onSubmit={submit}>
         <FormError error={error} />
         <NameFields name={name} setName={setName} description={description} setDescription={setDescription} />
-        {props.users && (
-          <label>
-            User Name
-            <select value={userUid} onChange={(e) => setUserUid(e.target.value)}>
-              {props.users.map((u) => (
-                <option key={u.metadata.uid} value={u.metadata.uid}>
-                  {fullName({ ...u.spec })} ({u.spec.emailId})
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        {props.pickOwner && <UserPicker label="User Name" value={owner} onChange={(u) => setOwner(u ?? props.self)} />}
         <ExpiryField choice={choice} setChoice={setChoice} custom={custom} setCustom={setCustom} />
         <div className="actions">
           <button type="button" onClick={() => props.onClose(false)}>

@@ -3,11 +3,12 @@
  * tenant. After every action the table is read again from the server, so what it shows is
  * what is true, also when an action fails.
  */
-import { useEffect, useState } from 'react';
-import { type ApiKey, api, type User } from '../api';
+import { useState } from 'react';
+import { type ApiKey, api } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
-import { ShowMore, usePagedList } from '../components/usePagedList';
+import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
+import { type PickedUser, UserPicker } from '../components/UserPicker';
 import { FormError } from '../components/useSubmit';
 import type { Notice } from '../components/Notices';
 import { formatDate, formatDateTime, fullName } from '../format';
@@ -18,19 +19,12 @@ type Open = { kind: 'create' } | { kind: 'edit'; key: ApiKey } | { kind: 'delete
 
 export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; notify: (n: Notice) => void }) {
   const { scope, session, notify } = props;
-  const [users, setUsers] = useState<User[] | undefined>(undefined);
-  const [filter, setFilter] = useState('');
+  /** The tenant table's filter: one user's keys, or (null) everyone's. */
+  const [filter, setFilter] = useState<PickedUser | null>(null);
   const [open, setOpen] = useState<Open>(null);
-  const userUid = scope === 'user' ? session.userUid : filter;
-  const list = usePagedList<ApiKey>(userUid ? `/v1/apiKeys?userUid=${encodeURIComponent(userUid)}` : '/v1/apiKeys');
+  const userUid = scope === 'user' ? session.userUid : filter?.uid;
+  const list = usePagedList<ApiKey>(`/v1/apiKeys?${NEWEST_FIRST}${userUid ? `&userUid=${encodeURIComponent(userUid)}` : ''}`);
   const { items: keys, reload: load } = list;
-
-  useEffect(() => {
-    if (scope !== 'tenant') return;
-    api<{ items: User[] }>('GET', '/v1/users')
-      .then((res) => setUsers(res.items))
-      .catch((err) => notify({ kind: 'error', text: (err as Error).message }));
-  }, [scope, notify]);
 
   const setActive = async (key: ApiKey, isActive: boolean) => {
     const name = key.metadata.name;
@@ -63,19 +57,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           Add New API key
         </button>
       </div>
-      {scope === 'tenant' && users && (
-        <label className="inline">
-          Show keys of
-          <select value={filter} onChange={(e) => setFilter(e.target.value)}>
-            <option value="">All users</option>
-            {users.map((u) => (
-              <option key={u.metadata.uid} value={u.metadata.uid}>
-                {fullName(u.spec)} ({u.spec.emailId})
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      {scope === 'tenant' && <UserPicker label="Show keys of" emptyLabel="All users" inline value={filter} onChange={setFilter} />}
       <FormError error={list.error && `Could not load the API keys: ${list.error}`} />
       <div className="table-wrap">
         <table aria-labelledby="keys-title">
@@ -137,11 +119,11 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
       {keys && list.hasMore && <ShowMore shown={keys.length} total={list.total} noun="API keys" onClick={() => void list.showMore()} />}
       {open?.kind === 'create' && (
         <CreateKeyDialog
-          users={scope === 'tenant' ? users : undefined}
-          selfUid={session.userUid}
+          pickOwner={scope === 'tenant'}
+          self={{ uid: session.userUid, label: `${session.name} (${session.email})` }}
           onClose={(created) => {
             setOpen(null);
-            if (created) void list.reloadThroughNewest();
+            if (created) void load();
           }}
         />
       )}

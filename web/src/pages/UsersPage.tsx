@@ -3,7 +3,7 @@ import { api, type User } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import type { Notice } from '../components/Notices';
 import { PASSWORD_MIN_LENGTH } from '../components/NewPasswordFields';
-import { ShowMore, usePagedList } from '../components/usePagedList';
+import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDateTime, fullName } from '../format';
 import type { Session } from '../session';
@@ -62,7 +62,7 @@ function AddUserDialog(props: { onClose: (created: string | null) => void }) {
 
 export function UsersPage(props: { session: Session; notify: (n: Notice) => void }) {
   const { notify } = props;
-  const list = usePagedList<User>('/v1/users');
+  const list = usePagedList<User>(`/v1/users?${NEWEST_FIRST}`);
   const { items: users, reload: load } = list;
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<User | null>(null);
@@ -132,7 +132,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
           onClose={(email) => {
             setAdding(false);
             if (email) notify({ kind: 'status', text: `Created user ${email}.` });
-            void (email ? list.reloadThroughNewest() : load());
+            void load();
           }}
         />
       )}
