@@ -3,8 +3,9 @@
  * can act on. Ajv runs with `verbose`, so a failed error carries the schema it failed and the data.
  */
 import type { FastifySchemaValidationError } from 'fastify';
+import { lengthRefusal } from '../service/validate.js';
 
-type VerboseError = FastifySchemaValidationError & { parentSchema?: { description?: unknown }; data?: unknown };
+type VerboseError = FastifySchemaValidationError & { parentSchema?: { description?: unknown; minLength?: number; maxLength?: number }; data?: unknown };
 
 function describe(value: unknown): string {
   if (value === null || value === undefined) return 'empty or null';
@@ -23,6 +24,12 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   const last = errors[errors.length - 1] as VerboseError;
   if (last.keyword === 'anyOf' && typeof last.parentSchema?.description === 'string') {
     return new Error(`${dataVar}${last.instancePath}: ${last.parentSchema.description.replace(/\.$/, '')}`);
+  }
+  // A text field outside its length limits (domain/limits.ts): refused in the services' own words
+  // and details, whichever of the two checks it first.
+  const { minLength, maxLength } = first.parentSchema ?? {};
+  if (dataVar === 'body' && (first.keyword === 'minLength' || first.keyword === 'maxLength') && maxLength !== undefined && typeof first.data === 'string') {
+    return lengthRefusal(first.data, first.instancePath.slice(1).replaceAll('/', '.'), { min: minLength ?? 0, max: maxLength });
   }
   return new Error(errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).join(', '));
 }
