@@ -1,4 +1,4 @@
-/** Field rules shared by the use cases; the JSON schemas at the edge check types and shapes. */
+/** Field rules shared by the use cases, for every caller: the route schemas check the same limits (domain/limits.ts), the CLI has none. */
 import { badRequest } from '../domain/errors.js';
 import { limits } from '../domain/limits.js';
 import { checkNewPassword } from '../domain/passwordPolicy.js';
