@@ -7,10 +7,10 @@
  * it); the email checks refuse the first thing a guesser tries for an account.
  */
 import { badRequest } from './errors.js';
+import { limits } from './limits.js';
 
-export const PASSWORD_MIN_LENGTH = 12;
-/** Long enough for any passphrase or manager; short enough that hashing it costs nothing extra. */
-export const PASSWORD_MAX_LENGTH = 1024;
+export const PASSWORD_MIN_LENGTH = limits.password.minLength;
+export const PASSWORD_MAX_LENGTH = limits.password.maxLength;
 /**
  * A local part shorter than this is not checked for inside the password: refusing every
  * password that contains "a" for a@example.com would refuse good passphrases and stop no guess.

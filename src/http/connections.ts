@@ -3,9 +3,10 @@
  * sooner), an idle kept-alive connection is closed, open connections are capped, and a shutdown
  * gives requests in flight a deadline before it closes whatever is left.
  */
-import { randomUUID } from 'node:crypto';
 import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { errorCodes } from '../domain/errors.js';
+import { errorBody } from './errorBody.js';
 
 export interface ConnectionLimits {
   /** The whole request, body included, must arrive within this; also how long a connection may stay silent mid-request. */
@@ -57,8 +58,7 @@ export function responseStarted(socket: Socket): boolean {
   return currentResponse(socket)?.headersSent === true;
 }
 
-const UNAVAILABLE_BODY = () =>
-  JSON.stringify({ code: 'ServiceUnavailable', message: 'The server is shutting down. Try again.', ref: randomUUID(), details: {} });
+const UNAVAILABLE_BODY = () => JSON.stringify(errorBody('ServiceUnavailable', 'The server is shutting down. Try again.'));
 
 /**
  * Caps `server`'s connections and keeps track of them. Past the cap, Node closes a new connection
@@ -82,7 +82,7 @@ export function trackConnections(server: Server, maxConnections: number) {
       const res = currentResponse(socket);
       if (res && !res.headersSent && socket.writable) {
         const body = UNAVAILABLE_BODY();
-        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+        res.writeHead(errorCodes.ServiceUnavailable.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
         res.end(body, () => socket.destroy());
       } else {
         socket.destroy();

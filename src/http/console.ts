@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { KeywardError } from '../domain/errors.js';
 
 export const CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
@@ -24,9 +25,9 @@ export function consoleAvailable(dir = CONSOLE_DIR): boolean {
 export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }) {
   const root = opts.dir ?? CONSOLE_DIR;
   if (!consoleAvailable(root)) {
-    app.get('/', async (request, reply) =>
-      reply.code(503).send({ code: 'ServiceUnavailable', message: 'The web console is not built. Run npm ci (or npm run build:web).', ref: request.id, details: {} }),
-    );
+    app.get('/', async () => {
+      throw new KeywardError('ServiceUnavailable', 'The web console is not built. Run npm ci (or npm run build:web).');
+    });
     return;
   }
   await app.register(fastifyStatic, {

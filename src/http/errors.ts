@@ -1,9 +1,9 @@
-/** The one place that writes Palette's v1Error body: {code, message, ref, details}. */
-import { randomUUID } from 'node:crypto';
+/** Every error answer, as Palette's v1Error body (built in errorBody.ts from the registry of codes). */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, KeywardError } from '../domain/errors.js';
 import { responseStarted } from './connections.js';
+import { errorBody, rawErrorResponse } from './errorBody.js';
 import { standardHeaders } from './headers.js';
 
 /** The code for a bare status (Fastify's own 4xx errors): the registry's first code with that status. */
@@ -16,11 +16,11 @@ export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   details: Record<string, unknown> = {},
 ) {
-  return reply.code(status).type('application/json').send({ code, message, ref: request.id, details });
+  return reply.code(status).type('application/json').send(errorBody(code, message, request.id, details));
 }
 
 export function registerErrorHandling(app: FastifyInstance) {
@@ -61,18 +61,13 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   // A response already under way (its body still arriving, say) cannot be followed by another.
   if (responseStarted(socket)) return void socket.destroy();
-  const [status, reason, message] =
+  const [status, message]: [number, string] =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', 'The request was not completed in time.']
+      ? [408, 'The request was not completed in time.']
       : err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', 'The request headers are too large (at most 16 KB in all).']
-        : [400, 'Bad Request', 'The request is not well-formed HTTP/1.1.'];
-  const body = JSON.stringify({ code: 'BadRequest', message, ref: randomUUID(), details: {} });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+        ? [431, 'The request headers are too large (at most 16 KB in all).']
+        : [400, 'The request is not well-formed HTTP/1.1.'];
+  if (socket.writable) socket.write(rawErrorResponse(status, 'BadRequest', message));
   socket.destroy();
 }
 

@@ -2,12 +2,15 @@
  * JSON schemas shared by the routes. Response schemas are declared on every route: Fastify
  * serialises with them, so a field not listed here can never leak into a response.
  */
+import { errorCodes } from '../domain/errors.js';
+import { limits } from '../domain/limits.js';
+
 export const time = { type: 'string', format: 'date-time' } as const;
 const str = { type: 'string' } as const;
 
 export const v1Error = {
   type: 'object',
-  properties: { code: str, message: str, ref: str, details: { type: 'object', additionalProperties: true } },
+  properties: { code: { type: 'string', enum: Object.keys(errorCodes) }, message: str, ref: str, details: { type: 'object', additionalProperties: true } },
 } as const;
 
 /** Error responses every authenticated route can give, for the OpenAPI document. */
@@ -32,7 +35,7 @@ export const listmeta = {
 } as const;
 
 /** `limit` and `continue`, as Palette's lists take them. Query strings are not coerced, so limit is a digit string. */
-export function pagingQuery(extra: Record<string, object> = {}) {
+export function pagingQuery<const Extra extends Record<string, object>>(extra: Extra) {
   return {
     type: 'object',
     properties: {
@@ -141,6 +144,17 @@ export const v1User = {
     },
     status: { type: 'object', properties: { isActive: { type: 'boolean' }, lastSignIn: time } },
   },
+} as const;
+
+/**
+ * A password being set. The schema's bound lies past the policy's maximum, so that the policy
+ * (domain/passwordPolicy.ts) refuses with its own message naming the rule; the bound only keeps a
+ * hostile body from costing a long hash. The description states the policy, for /docs.
+ */
+export const newPassword = {
+  type: 'string',
+  maxLength: 4 * limits.password.maxLength,
+  description: `${limits.password.minLength} to ${limits.password.maxLength} characters; neither the email address nor containing its name part (before the @).`,
 } as const;
 
 /** Either credential is accepted, as Palette's spec declares. */

@@ -3,8 +3,9 @@
  * can act on. Ajv runs with `verbose`, so a failed error carries the schema it failed and the data.
  */
 import type { FastifySchemaValidationError } from 'fastify';
+import { lengthRefusal } from '../service/validate.js';
 
-type VerboseError = FastifySchemaValidationError & { parentSchema?: { description?: unknown }; data?: unknown };
+type VerboseError = FastifySchemaValidationError & { parentSchema?: { description?: unknown; minLength?: number; maxLength?: number }; data?: unknown };
 
 function describe(value: unknown): string {
   if (value === null || value === undefined) return 'empty or null';
@@ -27,6 +28,12 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   // Ajv's "must be equal to one of the allowed values" does not say which values those are.
   if (first.keyword === 'enum' && Array.isArray(first.params.allowedValues)) {
     return new Error(`${dataVar}${first.instancePath} must be one of ${first.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
+  }
+  // A text field outside its length limits (domain/limits.ts): refused in the services' own words
+  // and details, whichever of the two checks it first.
+  const { minLength, maxLength } = first.parentSchema ?? {};
+  if (dataVar === 'body' && (first.keyword === 'minLength' || first.keyword === 'maxLength') && maxLength !== undefined && typeof first.data === 'string') {
+    return lengthRefusal(first.data, first.instancePath.slice(1).replaceAll('/', '.'), { min: minLength ?? 0, max: maxLength });
   }
   return new Error(errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).join(', '));
 }

@@ -1,6 +1,7 @@
 /** API key use cases: create, read, edit, revoke, re-activate, delete. */
 import { newApiKey } from '../domain/apiKeyFormat.js';
 import { conflict, forbidden, KeywardError, notFound } from '../domain/errors.js';
+import { limits, textRange } from '../domain/limits.js';
 import { checkNewExpiry, isExpired, toRfc3339 } from '../domain/expiry.js';
 import type { ApiKeyWithOwner } from '../domain/model.js';
 import { canSeeKey, keyOwnerRequest, mayReactivate } from '../domain/policies.js';
@@ -32,8 +33,8 @@ export interface UpdateKeyInput {
   expiry?: string;
 }
 
-const NAME = { min: 1, max: 64 };
-const DESCRIPTION = { min: 0, max: 1024, multiline: true };
+const NAME = textRange(limits.apiKey.name);
+const DESCRIPTION = { ...textRange(limits.apiKey.description), multiline: true };
 const keyResource = (k: Pick<ApiKeyWithOwner, 'uid' | 'name' | 'userUid'>) => ({
   kind: 'apiKey',
   uid: k.uid,

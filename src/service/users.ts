@@ -1,6 +1,7 @@
 /** User and tenant use cases. */
 import { randomBytes } from 'node:crypto';
 import { badRequest, conflict, forbidden, notFound } from '../domain/errors.js';
+import { limits, textRange } from '../domain/limits.js';
 import { isTenantAdmin, TENANT_ADMIN_ROLE } from '../domain/model.js';
 import { canSeeUser } from '../domain/policies.js';
 import { applyUserPatch, applyUserUpdate, type EditableUser, type PatchOperation, type UserUpdate, userChanges } from '../domain/userEdits.js';
@@ -21,9 +22,9 @@ export interface CreateUserInput {
   password?: string;
 }
 
-const NAME = { min: 0, max: 128 };
-const ROLE = { min: 1, max: 64 };
-const MAX_ROLES = 32;
+const NAME = textRange(limits.user.name);
+const ROLE = textRange(limits.user.role);
+const MAX_ROLES = limits.user.roles.maxItems;
 const SEARCH = { min: 0, max: 128 };
 
 /** A strong generated password: 24 base64url characters, 144 bits. */
@@ -174,7 +175,7 @@ export class UserService {
    * Returns the generated password when none was given.
    */
   async createTenant(input: { name: string; adminEmail: string; adminPassword?: string }) {
-    const name = checkText(input.name, 'name', { min: 1, max: 128 });
+    const name = checkText(input.name, 'name', textRange(limits.tenant.name));
     const password = input.adminPassword ?? generatePassword();
     const now = this.opts.now();
     const tenant = { uid: newUid(), name, createdAt: now };

@@ -1,5 +1,6 @@
-/** Field rules shared by the use cases; the JSON schemas at the edge check types and shapes. */
+/** Field rules shared by the use cases, for every caller: the route schemas check the same limits (domain/limits.ts), the CLI has none. */
 import { badRequest } from '../domain/errors.js';
+import { limits } from '../domain/limits.js';
 import { checkNewPassword } from '../domain/passwordPolicy.js';
 
 // Control characters (Unicode Cc: C0, DEL, C1, among them ESC, which starts terminal escape
@@ -28,12 +29,19 @@ function refuseUnsafe(value: string, field: string, multiline: boolean): void {
  */
 export function checkText(value: string, field: string, opts: { min: number; max: number; multiline?: boolean }): string {
   const length = [...value].length;
-  if (opts.min > 0 && value.trim().length === 0) throw badRequest(`${field} is required.`, { field });
-  if (length < opts.min || length > opts.max) {
-    throw badRequest(`${field} must be ${opts.min} to ${opts.max} characters long.`, { field, max: opts.max });
-  }
+  if (length < opts.min || length > opts.max || (opts.min > 0 && value.trim().length === 0)) throw lengthRefusal(value, field, opts);
   refuseUnsafe(value, field, opts.multiline === true);
   return value;
+}
+
+/**
+ * The refusal of a text outside its length limits. The route schemas refuse most such values
+ * first (http/validationMessages.ts), in these same words.
+ */
+export function lengthRefusal(value: string, field: string, opts: { min: number; max: number }) {
+  if (opts.min > 0 && value.trim().length === 0) return badRequest(`${field} is required.`, { field });
+  const range = opts.min === 0 ? `at most ${opts.max}` : `${opts.min} to ${opts.max}`;
+  return badRequest(`${field} must be ${range} characters long.`, { field, max: opts.max });
 }
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
@@ -41,7 +49,7 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 export function checkEmail(value: string): string {
   refuseUnsafe(value, 'spec.emailId', false);
   const email = value.trim().toLowerCase();
-  if (!EMAIL_RE.test(email) || email.length > 254) throw badRequest('spec.emailId must be an email address.', { field: 'spec.emailId' });
+  if (!EMAIL_RE.test(email) || email.length > limits.user.email.maxLength) throw badRequest('spec.emailId must be an email address.', { field: 'spec.emailId' });
   return email;
 }
 

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { forbidden } from '../../domain/errors.js';
 import { toRfc3339 } from '../../domain/expiry.js';
@@ -6,32 +7,29 @@ import type { RequestContext } from '../../service/context.js';
 import type { KeyService } from '../../service/keys.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
-import { listmeta, type PagingParams, parsePaging, v1ApiKey } from '../schemas.js';
+import { listmeta, parsePaging, v1ApiKey } from '../schemas.js';
 import { presentApiKey } from './present.js';
 import * as s from './schemas.js';
 
-interface KeyBody {
-  metadata?: { name?: string; annotations?: Record<string, string> };
-  spec?: { expiry?: string; userUid?: string };
-}
-
-export async function apiKeyRoutes(app: FastifyInstance, { services }: { services: Services }) {
+export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { services: Services }) {
+  // Request types come from each route's schema.
+  const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
   const { keys, auth, now } = services;
   const onRequest = app.authenticate;
 
   app.post('/v1/apiKeys', { schema: s.createKey, onRequest }, async (request, reply) => {
-    const body = request.body as Required<KeyBody>;
+    const { metadata, spec } = request.body;
     const created = await keys.create(context(request), {
-      name: body.metadata.name!,
-      description: body.metadata.annotations?.description,
-      expiry: body.spec.expiry!,
-      userUid: body.spec.userUid,
+      name: metadata.name,
+      description: metadata.annotations?.description,
+      expiry: spec.expiry,
+      userUid: spec.userUid,
     });
     return reply.code(201).send(created);
   });
 
   app.get('/v1/apiKeys', { schema: s.listKeys, onRequest }, async (request, reply) => {
-    const q = request.query as PagingParams & { userUid?: string };
+    const q = request.query;
     // Palette's spec gives this call no paging and its clients read one answer: without paging
     // parameters, the answer holds every visible key. Paging applies when asked for.
     const asked = q.limit !== undefined || q.continue !== undefined || q.offset !== undefined;
@@ -48,42 +46,46 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
   });
 
   app.get('/v1/apiKeys/:uid', { schema: s.getKey, onRequest }, async (request) => {
-    const { uid } = request.params as { uid: string };
+    const { uid } = request.params;
     return presentApiKey(await keys.get(context(request), uid), now());
   });
 
   app.put('/v1/apiKeys/:uid', { schema: s.updateKey, onRequest }, async (request, reply) => {
-    const { uid } = request.params as { uid: string };
-    const body = request.body as KeyBody;
+    const { uid } = request.params;
+    const body = request.body;
     await keys.update(context(request), uid, {
       name: body.metadata?.name,
       description: body.metadata?.annotations?.description,
       expiry: body.spec?.expiry,
     });
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
   // Palette's Go SDK revokes with `{}` (it omits a false isActive), so a missing isActive means
   // revoke; the schema admits no other body without it.
-  const setState = async (request: any, reply: any) => {
-    const { uid } = request.params as { uid: string };
-    const body = request.body as { isActive?: boolean };
-    await keys.setActive(context(request), uid, body.isActive === true);
-    return reply.code(204).send();
-  };
-  app.patch('/v1/apiKeys/:uid', { schema: s.setKeyState, onRequest }, setState);
-  app.put('/v1/apiKeys/:uid/state', { schema: s.setKeyState, onRequest }, setState);
+  for (const [method, url] of [['PATCH', '/v1/apiKeys/:uid'], ['PUT', '/v1/apiKeys/:uid/state']] as const) {
+    app.route({
+      method,
+      url,
+      schema: s.setKeyState,
+      onRequest,
+      handler: async (request, reply) => {
+        await keys.setActive(context(request), request.params.uid, request.body.isActive === true);
+        return reply.code(204).send(null);
+      },
+    });
+  }
 
   app.delete('/v1/apiKeys/:uid', { schema: s.deleteKey, onRequest }, async (request, reply) => {
-    const { uid } = request.params as { uid: string };
+    const { uid } = request.params;
     await keys.delete(context(request), uid);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
   app.post('/v1/apiKeys/verify', { schema: s.verifyKey, onRequest }, async (request) => {
     const ctx = context(request);
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin, or an API key of one, can verify keys.');
-    const { key } = request.body as { key: string };
+    const { key } = request.body;
     const result = await auth.verifyKey(key);
     // Another tenant's key is reported exactly as a key that does not exist.
     if (!result.principal || result.principal.tenantUid !== ctx.actor.tenantUid) return { valid: false, code: 'NOT_FOUND' };

@@ -1,3 +1,4 @@
+import { limits } from '../../domain/limits.js';
 import { errorResponses, listmeta, offsetQuery, orderByQuery, pagingQuery, security, time, uidParams, v1ApiKey } from '../schemas.js';
 
 const tags = ['apiKeys'];
@@ -6,8 +7,8 @@ const str = { type: 'string' } as const;
 const metadataIn = {
   type: 'object',
   properties: {
-    name: str,
-    annotations: { type: 'object', properties: { description: str }, additionalProperties: { type: 'string' } },
+    name: { type: 'string', ...limits.apiKey.name },
+    annotations: { type: 'object', properties: { description: { type: 'string', ...limits.apiKey.description } }, additionalProperties: { type: 'string' } },
   },
 } as const;
 

@@ -1,3 +1,4 @@
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { toRfc3339 } from '../../domain/expiry.js';
 import type { Services } from '../../service/services.js';
@@ -24,7 +25,9 @@ const v1Audit = {
   },
 } as const;
 
-export async function auditRoutes(app: FastifyInstance, { services }: { services: Services }) {
+export async function auditRoutes(untyped: FastifyInstance, { services }: { services: Services }) {
+  // Request types come from the route's schema.
+  const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
   app.get(
     '/v1/audits',
     {
@@ -38,7 +41,7 @@ export async function auditRoutes(app: FastifyInstance, { services }: { services
       },
     },
     async (request) => {
-      const q = request.query as { resourceUid?: string; limit?: string; continue?: string };
+      const q = request.query;
       const limit = parseLimit(q.limit, 100, 1000);
       const page = await services.audits.list(context(request), { resourceUid: q.resourceUid, limit, continue: q.continue });
       return {

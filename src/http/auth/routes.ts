@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
+import { limits } from '../../domain/limits.js';
 import type { Services } from '../../service/services.js';
 import { keyFailure, limitFailures, presentedApiKey, presentedToken, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
 import { checkCsrf, clearSessionCookies, SESSION_COOKIE, setSessionCookies } from '../session.js';
@@ -20,7 +22,9 @@ const refuseCheck = (retryAfter: number) =>
 /** Where a refused attempt on an account that does not exist is told: the log, not the audit table. */
 export const refusalLog = (request: FastifyRequest) => (fields: Record<string, unknown>) => request.log.info({ reqId: request.id, ...fields }, 'password attempt refused');
 
-export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
+export async function authRoutes(untyped: FastifyInstance, { services }: { services: Services }) {
+  // Request types come from each route's schema.
+  const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
   const { auth, lastUsed, now, credentialFailures } = services;
 
   app.post(
@@ -33,16 +37,17 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
         body: {
           type: 'object',
           required: ['emailId', 'password'],
-          properties: { emailId: { type: 'string', maxLength: 320 }, password: { type: 'string', maxLength: 1024 }, org: str },
+          // No password the policy allows is longer.
+          properties: { emailId: { type: 'string', maxLength: 320 }, password: { type: 'string', maxLength: limits.password.maxLength }, org: str },
         },
         response: { 200: tokenResponse, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const { emailId, password } = request.body as { emailId: string; password: string };
+      const { emailId, password } = request.body;
       const { token } = await auth.authenticate(emailId, password, request.ip, refusalLog(request));
       // As Palette does, also set the session cookie unless asked not to (?setCookie=false).
-      if ((request.query as { setCookie?: string }).setCookie !== 'false') setSessionCookies(request, reply, token, randomBytes(24).toString('base64url'));
+      if (request.query.setCookie !== 'false') setSessionCookies(request, reply, token, randomBytes(24).toString('base64url'));
       return { Authorization: token, isMfa: false };
     },
   );
@@ -73,7 +78,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
         if (mayAct) await auth.logout(cookie, request.ip);
       }
       clearSessionCookies(reply);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -83,13 +88,13 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
       schema: {
         tags,
         summary: 'Exchange a valid session token for a fresh one',
-        params: { type: 'object', properties: { token: { type: 'string', maxLength: 4096 } } },
+        params: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 4096 } } },
         response: { 200: tokenResponse, ...errorResponses },
       },
     },
     // A bad, expired or ended token here is a credential failure like any other.
     async (request) => {
-      const { token } = request.params as { token: string };
+      const { token } = request.params;
       const fresh = await limitFailures(credentialFailures, request, () => auth.refresh(token, request.ip), tooManyFailures);
       return { Authorization: fresh, isMfa: false };
     },

@@ -1,14 +1,19 @@
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../domain/errors.js';
 import { toRfc3339 } from '../../domain/expiry.js';
+import { limits } from '../../domain/limits.js';
 import type { User } from '../../domain/model.js';
-import type { PatchOperation, UserUpdate } from '../../domain/userEdits.js';
+import type { UserUpdate } from '../../domain/userEdits.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
-import { errorResponses, listmeta, offsetQuery, orderByQuery, type PagingParams, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
+import { errorResponses, listmeta, newPassword, offsetQuery, orderByQuery, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
 
 const tags = ['users'];
 const str = { type: 'string' } as const;
+const email = { type: 'string', ...limits.user.email } as const;
+const personName = { type: 'string', ...limits.user.name } as const;
+const roles = { type: 'array', ...limits.user.roles, items: { type: 'string', ...limits.user.role } } as const;
 
 export function presentUser(u: User) {
   const fullName = `${u.firstName} ${u.lastName}`.trim();
@@ -44,11 +49,11 @@ const createUser = {
         type: 'object',
         required: ['emailId'],
         properties: {
-          emailId: str,
-          firstName: str,
-          lastName: str,
-          roles: { type: 'array', maxItems: 32, items: str },
-          password: str,
+          emailId: email,
+          firstName: personName,
+          lastName: personName,
+          roles,
+          password: newPassword,
         },
       },
     },
@@ -68,7 +73,7 @@ const updateUser = {
       metadata: { type: 'object', properties: { name: str } },
       spec: {
         type: 'object',
-        properties: { emailId: str, firstName: str, lastName: str, roles: { type: 'array', maxItems: 32, items: str } },
+        properties: { emailId: email, firstName: personName, lastName: personName, roles },
       },
     },
   },
@@ -96,7 +101,9 @@ const patchUser = {
   response: { 204: { type: 'null' }, ...errorResponses },
 } as const;
 
-export async function userRoutes(app: FastifyInstance, { services }: { services: Services }) {
+export async function userRoutes(untyped: FastifyInstance, { services }: { services: Services }) {
+  // Request types come from each route's schema.
+  const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
   const { users, tenantNames } = services;
   const onRequest = app.authenticate;
 
@@ -135,9 +142,8 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
       },
     },
     async (request) => {
-      const query = request.query as PagingParams & { search?: string };
-      const paging = parsePaging(query, 1000, 1000);
-      const page = await users.list(context(request), { ...paging, search: query.search });
+      const paging = parsePaging(request.query, 1000, 1000);
+      const page = await users.list(context(request), { ...paging, search: request.query.search });
       return {
         items: page.items.map(presentUser),
         listmeta: { continue: page.continue, count: page.count, limit: paging.listmetaLimit, offset: page.offset },
@@ -146,10 +152,7 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
   );
 
   app.post('/v1/users', { onRequest, schema: createUser }, async (request, reply) => {
-    const { metadata, spec } = request.body as {
-      metadata?: { name?: string };
-      spec: { emailId: string; firstName?: string; lastName?: string; roles?: string[]; password?: string };
-    };
+    const { metadata, spec } = request.body;
     // Palette puts a display name in metadata.name; use it when first and last names are absent.
     const [first, ...rest] = (metadata?.name ?? '').trim().split(/\s+/);
     const created = await users.create(context(request), {
@@ -165,11 +168,11 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
   app.get(
     '/v1/users/:uid',
     { onRequest, schema: { tags, security, summary: 'Get a user (tenant admins, or that user)', params: uidParams, response: { 200: v1User, ...errorResponses } } },
-    async (request) => presentUser(await users.get(context(request), (request.params as { uid: string }).uid)),
+    async (request) => presentUser(await users.get(context(request), request.params.uid)),
   );
 
   app.put('/v1/users/:uid', { onRequest, schema: updateUser }, async (request, reply) => {
-    const body = request.body as { metadata?: { name?: string }; spec?: { emailId?: string; firstName?: string; lastName?: string; roles?: string[] } } | null;
+    const body = request.body;
     const update: UserUpdate = {
       email: body?.spec?.emailId,
       firstName: body?.spec?.firstName,
@@ -180,14 +183,14 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
     if (Object.values(update).every((v) => v === undefined)) {
       throw badRequest('Nothing to update: send spec.emailId, spec.firstName, spec.lastName, spec.roles or metadata.name.');
     }
-    await users.update(context(request), (request.params as { uid: string }).uid, update);
-    return reply.code(204).send();
+    await users.update(context(request), request.params.uid, update);
+    return reply.code(204).send(null);
   });
 
   app.patch('/v1/users/:uid', { onRequest, schema: patchUser }, async (request, reply) => {
     if (!Array.isArray(request.body)) throw badRequest('Send a JSON Patch: an array of {op, path, value} operations.');
-    await users.patch(context(request), (request.params as { uid: string }).uid, request.body as PatchOperation[]);
-    return reply.code(204).send();
+    await users.patch(context(request), request.params.uid, request.body);
+    return reply.code(204).send(null);
   });
 
   app.delete(
@@ -197,8 +200,8 @@ export async function userRoutes(app: FastifyInstance, { services }: { services:
       schema: { tags, security, summary: 'Delete a user and their API keys (tenant admins)', params: uidParams, response: { 204: { type: 'null' }, ...errorResponses } },
     },
     async (request, reply) => {
-      await users.delete(context(request), (request.params as { uid: string }).uid);
-      return reply.code(204).send();
+      await users.delete(context(request), request.params.uid);
+      return reply.code(204).send(null);
     },
   );
 }

@@ -4,9 +4,10 @@
  * console only hints at the length and catches a mistyped confirmation before anything is sent.
  */
 import { useId } from 'react';
+import { limits } from '../limits';
 
-/** The policy's minimum, repeated here only for the hint: the console does not share the server's code. */
-export const PASSWORD_MIN_LENGTH = 12;
+/** The policy's minimum, from the one module of limits the server's policy reads too. */
+export const PASSWORD_MIN_LENGTH = limits.password.minLength;
 
 export const PASSWORD_HINT = `At least ${PASSWORD_MIN_LENGTH} characters, and neither the email address nor its name part.`;
 

@@ -5,6 +5,7 @@ import { Dialog } from '../components/Dialog';
 import { type PickedUser, UserPicker } from '../components/UserPicker';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDate } from '../format';
+import { limits } from '../limits';
 
 const PRESETS = [7, 30, 60, 90];
 const DAY = 86_400_000;
@@ -50,11 +51,11 @@ function NameFields(props: { name: string; setName: (v: string) => void; descrip
     <>
       <label>
         API Key Name
-        <input required maxLength={64} value={props.name} onChange={(e) => props.setName(e.target.value)} />
+        <input required minLength={limits.apiKey.name.minLength} maxLength={limits.apiKey.name.maxLength} value={props.name} onChange={(e) => props.setName(e.target.value)} />
       </label>
       <label>
         Description
-        <textarea maxLength={1024} value={props.description} onChange={(e) => props.setDescription(e.target.value)} />
+        <textarea maxLength={limits.apiKey.description.maxLength} value={props.description} onChange={(e) => props.setDescription(e.target.value)} />
       </label>
     </>
   );

@@ -2,10 +2,10 @@ import { useState } from 'react';
 import { api, type User } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import type { Notice } from '../components/Notices';
-import { PASSWORD_MIN_LENGTH } from '../components/NewPasswordFields';
 import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDateTime, fullName } from '../format';
+import { limits } from '../limits';
 import type { Session } from '../session';
 import { ResetPasswordDialog } from './PasswordDialogs';
 
@@ -29,19 +29,19 @@ function AddUserDialog(props: { onClose: (created: string | null) => void }) {
         <FormError error={error} />
         <label>
           Email
-          <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <input type="email" required maxLength={limits.user.email.maxLength} value={email} onChange={(e) => setEmail(e.target.value)} />
         </label>
         <label>
           First Name
-          <input value={firstName} onChange={(e) => setFirstName(e.target.value)} />
+          <input maxLength={limits.user.name.maxLength} value={firstName} onChange={(e) => setFirstName(e.target.value)} />
         </label>
         <label>
           Last Name
-          <input value={lastName} onChange={(e) => setLastName(e.target.value)} />
+          <input maxLength={limits.user.name.maxLength} value={lastName} onChange={(e) => setLastName(e.target.value)} />
         </label>
         <label>
           Password
-          <input type="password" autoComplete="new-password" minLength={PASSWORD_MIN_LENGTH} value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input type="password" autoComplete="new-password" minLength={limits.password.minLength} maxLength={limits.password.maxLength} value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
         <label className="check">
           <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.target.checked)} />
