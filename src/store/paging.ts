@@ -29,15 +29,24 @@ export function encodeContinue(position: number, uid: string): string {
   return Buffer.from(JSON.stringify([position, uid])).toString('base64url');
 }
 
+// What encodeContinue writes: a row's sort position (a time in ms or a sequence number) and
+// its uid. Anything else did not come from Keyward, and is refused before it reaches SQL (a NUL
+// in the uid, say, which PostgreSQL cannot take in a text parameter).
+const UID = /^[0-9a-f]{24}$/;
+
 export function decodeContinue(token: string | undefined): PageRequest['after'] {
   if (!token) return undefined;
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
-      return { position: value[0], uid: value[1] };
-    }
+    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    value = undefined;
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    const [position, uid] = value as unknown[];
+    if (Number.isSafeInteger(position) && (position as number) >= 0 && typeof uid === 'string' && UID.test(uid)) {
+      return { position: position as number, uid };
+    }
   }
   throw badRequest('The continue token is not valid; start the listing again without it.', { field: 'continue' });
 }

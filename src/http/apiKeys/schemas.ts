@@ -1,4 +1,4 @@
-import { errorResponses, listmeta, offsetQuery, pagingQuery, security, time, uidParams, v1ApiKey } from '../schemas.js';
+import { errorResponses, listmeta, offsetQuery, pagingQuery, security, time, uidFilter, uidParams, v1ApiKey } from '../schemas.js';
 
 const tags = ['apiKeys'];
 const str = { type: 'string' } as const;
@@ -37,7 +37,7 @@ export const listKeys = {
     'Without paging parameters the answer holds every visible key (Palette clients read one answer). ' +
     '`limit` (at most 1000; 0 means every key from the start), `offset` (start index) or `continue` page when asked; ' +
     '`continue` wins over `offset`, and `listmeta.offset` is the index of the next page.',
-  querystring: pagingQuery({ userUid: { type: 'string', maxLength: 128 }, ...offsetQuery }),
+  querystring: pagingQuery({ userUid: uidFilter('Only the keys of this user'), ...offsetQuery }),
   response: {
     200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1ApiKey }, listmeta } },
     ...errorResponses,
