@@ -327,9 +327,95 @@ eachDatabase('control and format characters', (h) => {
 
   it('ordinary letters of any script, emoji and spaces are still names', async () => {
     const user = await h().createUser();
-    for (const name of ['Zoë’s key', 'مفتاح', 'キー 🔑', 'Ελληνικά', 'hé-llo_1.2']) {
+    for (const name of ['Zoë’s key', 'مفتاح', 'キー 🔑', 'Ελληνικά', 'hé-llo_1.2', '❤\uFE0F team', 'नमस्ते', 'a\u2800b']) {
       const res = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name }, spec: { expiry: h().expiryIn(3) } } });
       assert.equal(res.statusCode, 201, `${name}: ${res.body}`);
+    }
+  });
+
+  // Letters and marks that display as nothing (Default_Ignorable_Code_Point): HANGUL FILLER, the
+  // Hangul choseong and jungseong fillers, HALFWIDTH HANGUL FILLER, COMBINING GRAPHEME JOINER, a
+  // Mongolian free variation selector, variation selectors (a text one after a letter, VS1,
+  // VS17), and an unassigned default-ignorable code point.
+  const invisible = ['\u3164', 'ad\u3164min', '\u115F', 'a\u1160', '\uFFA0x', 'a\u034Fb', 'a\u180Bb', 'admin\uFE0F', 'a\uFE00', 'a\u{E0100}', 'a\u{E0FFF}'];
+
+  it('invisible letters are refused in key names, descriptions, user names, emails and tenant names', async () => {
+    const user = await h().createUser();
+    const key = await h().createKey(user);
+    const before = await count();
+    for (const s of invisible) {
+      refusedFor(await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: s }, spec: { expiry: h().expiryIn(3) } } }), 'metadata.name', s);
+      refusedFor(await h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers: user.auth, body: { metadata: { name: s } } }), 'metadata.name', s);
+      refusedFor(
+        await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: 'inv', annotations: { description: `see ${s}` } }, spec: { expiry: h().expiryIn(3) } } }),
+        'metadata.annotations.description',
+        s,
+      );
+      const spec = (extra: object) => ({ spec: { emailId: `inv-${Math.random().toString(36).slice(2)}@example.com`, firstName: 'F', lastName: 'L', ...extra } });
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ firstName: s }) }), 'spec.firstName', s);
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ lastName: s }) }), 'spec.lastName', s);
+      refusedFor(await h().inject('POST', '/v1/users', { headers: h().admin.auth, body: spec({ emailId: `x${s}@example.com` }) }), 'spec.emailId', s);
+      await assert.rejects(h().services.users.createTenant({ name: s, adminEmail: `t-${Math.random().toString(36).slice(2)}@example.com` }), (err: any) => {
+        assert.equal(err.code, 'BadRequest');
+        assert.match(err.message, /^name must not contain control or invisible formatting characters/);
+        return true;
+      });
+    }
+    assert.equal(await count(), before, 'nothing was created');
+  });
+
+  it('a name that is blank once whitespace of every kind and BRAILLE PATTERN BLANK are taken away is refused', async () => {
+    const user = await h().createUser();
+    const before = await count();
+    for (const s of ['\u2800', '\u2800 \u2800', '\u3000', '\u2003\u00A0', '\u205F\u2800']) {
+      const res = await h().inject('POST', '/v1/apiKeys', { headers: user.auth, body: { metadata: { name: s }, spec: { expiry: h().expiryIn(3) } } });
+      assert.equal(res.statusCode, 400, `${JSON.stringify(s)}: ${res.body}`);
+      assert.match(assertV1ErrorBody(res.body).message, /^metadata\.name is required/);
+      await assert.rejects(h().services.users.createTenant({ name: s, adminEmail: `t-${Math.random().toString(36).slice(2)}@example.com` }), /name is required/);
+    }
+    assert.equal(await count(), before);
+  });
+});
+
+eachDatabase('email addresses', (h) => {
+  const create = (emailId: string) =>
+    h().inject('POST', '/v1/users', { headers: h().admin.auth, body: { spec: { emailId, firstName: 'E', lastName: 'Mail', password: 'a-long-enough-password-1' } } });
+
+  it('one recipient only: a domain of letter, digit and hyphen labels joined by dots, a dot-atom before the @', async () => {
+    for (const emailId of [
+      'a@x.com,evil.com',
+      'a,b@x.com',
+      'a@x.com;b@y.com',
+      'a@x.com>',
+      '<a@x.com>',
+      'a b@x.com',
+      '"a"@x.com',
+      'a@[1.2.3.4]',
+      'a@x..com',
+      'a@.x.com',
+      'a@x.com.',
+      'a@-x.com',
+      'a@x-.com',
+      'a@x_y.com',
+      'a@x/y.com',
+      'a@x.com:25',
+      '.a@x.com',
+      'a.@x.com',
+      'a..b@x.com',
+      'a(comment)@x.com',
+      'a\\b@x.com',
+      `a@${'x'.repeat(64)}.com`,
+    ]) {
+      const res = await create(emailId);
+      assert.equal(res.statusCode, 400, `${emailId}: ${res.body}`);
+      assert.equal(assertV1ErrorBody(res.body).details?.field, 'spec.emailId', emailId);
+    }
+  });
+
+  it('ordinary addresses, international ones included, are still accepted', async () => {
+    for (const emailId of ["first.last+tag@sub.example.com", "o'neil@example.com", 'user@localhost', 'x_y-z@a-b.example', 'Üser@bücher.example', 'a@xn--bcher-kva.example', `a@${'x'.repeat(63)}.com`]) {
+      const res = await create(emailId);
+      assert.equal(res.statusCode, 201, `${emailId}: ${res.body}`);
     }
   });
 });

@@ -128,7 +128,8 @@ for (const factory of databases()) {
       await new Promise((r) => setTimeout(r, 500));
       const urls = [...server.stdout().matchAll(/"url":"(\/v1\/apiKeys[^"]*)"/g)].map((m) => m[1]).filter((u) => u.includes('limit=500'));
       assert.ok(urls.length >= 3, `pages requested: ${urls.join(' ')}`);
-      assert.ok(urls.slice(-2).every((u) => /[?&]continue=[A-Za-z0-9_-]+/.test(u)), urls.join(' '));
+      // The log masks a continue token as it masks any long run of a secret's alphabet.
+      assert.ok(urls.slice(-2).every((u) => /[?&]continue=(?:\[REDACTED\]|[A-Za-z0-9_-]+)/.test(u)), urls.join(' '));
     });
 
     it('clear errors: no credentials, unreachable server, unknown command', async () => {

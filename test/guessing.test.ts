@@ -103,6 +103,38 @@ eachDatabase(
       }
     });
 
+    it('an IPv6 client is one client per /64: its addresses share one budget and one row; another /64 has its own', async () => {
+      const { apiKey } = await h().createKey(h().admin);
+      const saved = h().clock.now;
+      h().clock.now = saved - (saved % 60_000) + 60_000;
+      try {
+        // The reviewer's case: every guess from a new address of one /64.
+        for (let i = 1; i <= LIMIT; i++) assert.equal((await info({ ApiKey: `kw_v6_${i}` }, `2001:db8:1:2::${i.toString(16)}`)).statusCode, 401);
+        for (const ip of ['2001:db8:1:2::99', '2001:DB8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:0:0:0:abcd']) {
+          assert.equal((await info({ ApiKey: 'kw_v6_more' }, ip)).statusCode, 429, ip);
+        }
+        assert.equal((await info({ ApiKey: apiKey }, '2001:db8:1:2::77')).statusCode, 200, 'a valid key from the /64 still gets in');
+        assert.equal((await info({ ApiKey: 'kw_v6_other' }, '2001:db8:1:3::1')).statusCode, 401, 'the next /64 is another client');
+        const rows = await h().store.connection.db.selectFrom('credential_failures').select(['address', 'failures']).where('address', 'like', '2001:db8:1:%').execute();
+        assert.deepEqual(
+          rows.map((r) => [r.address, Number(r.failures)]).sort(),
+          [
+            ['2001:db8:1:2::/64', LIMIT],
+            ['2001:db8:1:3::/64', 1],
+          ],
+          'one row per /64 and window, not one per address',
+        );
+      } finally {
+        h().clock.now = saved;
+      }
+    });
+
+    it('an IPv4 client is one client however its address is spelled (IPv4-mapped IPv6 from a dual-stack socket)', async () => {
+      for (let i = 0; i < LIMIT; i++) assert.equal((await info({ ApiKey: `kw_mapped${i}` }, i % 2 ? '10.9.8.1' : '::ffff:10.9.8.1')).statusCode, 401);
+      assert.equal((await info({ ApiKey: 'kw_mapped_more' }, '10.9.8.1')).statusCode, 429);
+      assert.equal((await info({ ApiKey: 'kw_mapped_more' }, '::ffff:a09:801')).statusCode, 429);
+    });
+
     it('a near miss of a real key, a key that never existed and a typo read alike', async () => {
       const { apiKey } = await h().createKey(h().admin);
       const body = apiKey.slice(0, -6);

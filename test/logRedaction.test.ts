@@ -75,4 +75,37 @@ eachDatabase('credentials in URLs never reach the log', (h) => {
       assert.ok(!log.includes(secret), `the log holds ${secret.slice(0, 12)}…`);
     }
   });
+
+  it('the security review\'s variants: keys with a stray character or without kw_, odd encodings of kw_, tokens split by odd separators', async () => {
+    const user = await h().createUser();
+    const { apiKey: K } = await h().createKey(user);
+    const [hd, p, sg] = user.token.split('.') as [string, string, string];
+    const variants = [
+      `/v1/apiKeys?x=${K.slice(0, 12)}-${K.slice(12)}`,
+      `/v1/apiKeys?x=${K.slice(0, 9)}-${K.slice(9)}`,
+      `/v1/apiKeys?x=${K.slice(0, 12)}%0A${K.slice(12)}`,
+      `/v1/apiKeys?x=${K.slice(3)}`,
+      `/v1/apiKeys?ApiKey=${K.slice(0, 3)}%C1%AB${K.slice(3)}`,
+      `/v1/apiKeys?u=%C1%AB${K.slice(1)}`,
+      `/v1/apiKeys?u=%uFF4B${K.slice(1)}`,
+      `/v1/apiKeys/${K.slice(3)}`,
+      `/v1/x?t=${hd}..${p}.${sg}`,
+      `/v1/x?t=${hd}+.+${p}+.+${sg}`,
+      `/v1/x?t=${hd}%C0%AE${p}%C0%AE${sg}`,
+      `/v1/x?t=${hd}%20.${p}.${sg}`,
+      `/v1/x?t=${p}.${sg}`,
+      `/v1/x/${sg}`,
+    ];
+    lines.length = 0;
+    for (const target of variants) {
+      const response = await rawGet(port, target);
+      assert.match(response, /^HTTP\/1.1 [234]\d\d /, `${target.slice(0, 40)}: ${response.split('\r\n')[0]}`);
+    }
+    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed');
+    assert.equal(requestLines.length, variants.length);
+    const log = lines.join('\n');
+    // No piece of the key's secret, the token's payload or its signature long enough to matter.
+    const windows = (secret: string) => Array.from({ length: secret.length - 15 }, (_, i) => secret.slice(i, i + 16));
+    for (const w of [...windows(K.slice(3)), ...windows(p), ...windows(sg)]) assert.ok(!log.includes(w), `the log holds ${w.slice(0, 8)}…`);
+  });
 });

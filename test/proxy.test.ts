@@ -69,7 +69,7 @@ eachDatabase(
       assert.equal(await auditedAddress(h(), ranges, '6.6.6.6, 198.51.100.3, 10.7.0.1'), '198.51.100.3', 'proxy ranges');
       assert.equal(await auditedAddress(h(), ranges, '198.51.100.3', '203.0.113.50'), '203.0.113.50', 'a peer outside the ranges names no one but itself');
 
-      for (const garbage of ['garbage', '<script>alert(1)</script>', '1.2.3.4:5678', "'; drop table audits; --", 'unknown', '', '\u202e1.1.1.1']) {
+      for (const garbage of ['garbage', '<script>alert(1)</script>', '1.2.3.4:x', "'; drop table audits; --", 'unknown', '', '\u202e1.1.1.1', '1.1.1.15;for=6.6.6.6']) {
         assert.equal(await auditedAddress(h(), twoHops, garbage), PROXY, `two hops, ${JSON.stringify(garbage)}`);
         assert.equal(await auditedAddress(h(), twoHops, `${garbage}, 198.51.100.9`), '198.51.100.9', `two hops, ${JSON.stringify(garbage)} to the left`);
         assert.equal(await auditedAddress(h(), ranges, `6.6.6.6, ${garbage}, 10.3.3.3`), '10.3.3.3', `ranges, ${JSON.stringify(garbage)}`);
@@ -78,6 +78,32 @@ eachDatabase(
       const fromRequests = all.filter((e: any) => e.spec.address !== 'cli');
       assert.ok(fromRequests.length > 20);
       for (const entry of fromRequests) assert.ok(isIP(entry.spec.address) !== 0, `stored address ${JSON.stringify(entry.spec.address)}`);
+    });
+
+    it('entries with ports or brackets name their address, and the audit log has one spelling per address', async () => {
+      const app = await appWith({ trustProxy: 'true' });
+      for (const [entry, expected] of [
+        ['1.1.1.8:5555', '1.1.1.8'],
+        ['[2001:db8::6]', '2001:db8::6'],
+        ['[2001:DB8::7]:443', '2001:db8::7'],
+        ['::ffff:1.1.1.9', '1.1.1.9'],
+        ['2001:0db8:0000::17', '2001:db8::17'],
+        [`fe80::1%${'A'.repeat(300)}`, 'fe80::1'],
+      ]) {
+        assert.equal(await auditedAddress(h(), app, `6.6.6.6, ${entry}`), expected, entry);
+      }
+      assert.equal(await auditedAddress(h(), app, '1.1.1.20', '::ffff:10.0.0.2'), '1.1.1.20');
+      assert.equal(await auditedAddress(h(), app, 'unknown', '::ffff:10.0.0.2'), '10.0.0.2', 'the proxy itself, in its IPv4 spelling');
+    });
+
+    it('clients behind the proxy: one IPv6 client per /64, whatever address of it or spelling the proxy reports', async () => {
+      const app = await appWith({ trustProxy: 'true' });
+      for (let i = 1; i <= LIMIT; i++) assert.equal((await info(app, `2001:db8:5:6::${i.toString(16)}`, `kw_v6_${i}`)).statusCode, 401);
+      assert.equal((await info(app, '[2001:db8:5:6::60]:443', 'kw_v6_more')).statusCode, 429);
+      assert.equal((await info(app, '2001:DB8:5:6:FFFF::1', 'kw_v6_more')).statusCode, 429);
+      assert.equal((await info(app, '2001:db8:5:7::1', 'kw_v6_more')).statusCode, 401);
+      for (let i = 0; i < LIMIT; i++) assert.equal((await info(app, i % 2 ? '1.1.1.30:1234' : '::ffff:1.1.1.30', `kw_v4_${i}`)).statusCode, 401);
+      assert.equal((await info(app, '1.1.1.30', 'kw_v4_more')).statusCode, 429);
     });
 
     const signInWithCookie = async (app: FastifyInstance, headers: Record<string, string> = {}, from = '127.0.0.1') => {
@@ -127,6 +153,8 @@ describe('proxy settings that cannot be used', () => {
   // Each form of a bad value is in the unit tests beside the parsers; here, that the server refuses them.
   for (const [name, value] of [
     ['KEYWARD_TRUST_PROXY', '10.0.0.0/40'],
+    ['KEYWARD_TRUST_PROXY', '0.0.0.0/0'],
+    ['KEYWARD_TRUST_PROXY', '10.0.0.0/8,::/0'],
     ['KEYWARD_PUBLIC_URL', 'keys.example.com'],
   ]) {
     it(`${name}=${value} refuses to start with a one-line reason`, async () => {

@@ -147,6 +147,18 @@ eachDatabase(
       }
     });
 
+    it('an IPv6 client is one address per /64: new addresses of it get no fresh budget, for one account or over many', async () => {
+      const user = await h().createUser();
+      // One account from one address: its free tries are shared by the whole /64.
+      for (let i = 1; i <= limits.perAccountAndAddress.free; i++) assert.equal((await signIn(user.email, 'wrong-password', `2001:db8:a:1::${i}`)).statusCode, 401);
+      assert.equal((await signIn(user.email, user.password, '2001:db8:a:1:ffff::1')).statusCode, 429, 'another address of the /64');
+      assert.equal((await signIn(user.email, user.password, '2001:db8:a:2::1')).statusCode, 200, 'another /64 is another client');
+      // Spraying over many accounts from one /64: the address budget holds.
+      for (let i = 1; i <= limits.perAddress.free; i++) assert.equal((await signIn(`spray${i}@example.com`, 'wrong-password', `2001:db8:b:1::${i.toString(16)}`)).statusCode, 401);
+      assert.equal((await signIn('spray-more@example.com', 'wrong-password', '2001:db8:b:1:1:2:3:4')).statusCode, 429);
+      assert.equal((await signIn('spray-more@example.com', 'wrong-password', '2001:db8:b:2::1')).statusCode, 401);
+    });
+
     it('an unknown account gets no audit row, only a log line that does not hold what was typed', async () => {
       const lines: string[] = [];
       const sink = new Writable({

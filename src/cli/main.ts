@@ -66,6 +66,7 @@ function print(values: Values, data: unknown, human: string) {
 async function withStore<T>(fn: (services: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const url = process.env.KEYWARD_DATABASE_URL || DEFAULT_DATABASE_URL;
   const store = await Store.open(url);
+  for (const note of store.connection.notes) process.stderr.write(`Keyward: ${note}\n`);
   try {
     return await fn(createServices(store, { secret: resolveSecret(process.env, store.capabilities.sharedByProcesses) }));
   } finally {

@@ -21,6 +21,8 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     logger.flush(() => process.exit(code));
   };
   const store = await Store.open(config.databaseUrl);
+  // Database files left readable by other users by an older Keyward, made private at open.
+  for (const note of store.connection.notes) logger.warn(note);
   const services = createServices(store, {
     secret: config.secret,
     maxKeyLifetimeDays: config.maxKeyLifetimeDays,

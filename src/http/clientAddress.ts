@@ -2,10 +2,14 @@
  * The client's address behind proxies (KEYWARD_TRUST_PROXY). Each proxy appends the address it
  * saw to X-Forwarded-For, so only entries counted from the right, as far as the trusted proxies
  * reach, were written by someone we trust; everything further left is the client's own claim.
- * The answer is always a valid IP address: an entry that is not one ends the walk, and the last
- * trusted hop stands.
+ * The answer is always a valid IP address, in its one canonical spelling (domain/networkAddress.ts),
+ * so that one client has one budget and one name in the audit log: an entry may carry a port or
+ * brackets (`1.2.3.4:5678`, `[2001:db8::1]:443`, as some proxies write them), which are dropped;
+ * an entry that is no address at all (`unknown`, garbage) ends the walk, and the last trusted hop
+ * stands.
  */
 import { BlockList, isIP } from 'node:net';
+import { canonicalAddress } from '../domain/networkAddress.js';
 
 /** `false`: the socket's peer is the client. `hops`: that many proxies in front. `proxies`: proxies are the peers in these ranges. */
 export type TrustProxy = false | { hops: number } | { proxies: string[] };
@@ -26,7 +30,11 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
   }
   const proxies = text.split(',').map((s) => s.trim());
   for (const p of proxies) {
-    if (parseCidr(p) === undefined) throw new Error(`${USAGE} (got "${raw}": "${p}" is not an IP address or CIDR)`);
+    const cidr = parseCidr(p);
+    if (cidr === undefined) throw new Error(`${USAGE} (got "${raw}": "${p}" is not an IP address or CIDR)`);
+    // Every address would be a proxy of ours, so the walk would go to the leftmost entry, which
+    // the client writes itself: the spoofing the setting exists to prevent.
+    if (cidr.prefix === 0) throw new Error(`${USAGE} (got "${raw}": "${p}" would trust every address as a proxy, letting any client choose its own address; name your proxies' addresses or ranges)`);
   }
   return { proxies };
 }
@@ -58,6 +66,21 @@ export function trustsPeer(trust: TrustProxy): (address: string | undefined) => 
   };
 }
 
+// An IPv4 address with a port, and an IPv6 address in brackets with or without one.
+const IPV4_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+const BRACKETED = /^\[([^\]]+)\](?::\d{1,5})?$/;
+
+/** The canonical address an X-Forwarded-For entry names, or undefined when it names none. */
+export function forwardedAddress(entry: string): string | undefined {
+  const direct = canonicalAddress(entry);
+  if (direct !== undefined) return direct;
+  const v4 = IPV4_PORT.exec(entry);
+  if (v4 !== null) return canonicalAddress(v4[1]);
+  const v6 = BRACKETED.exec(entry);
+  // Brackets hold an IPv6 address; a bracketed IPv4 address is no form anyone writes.
+  return v6 !== null && isIP(v6[1]) === 6 ? canonicalAddress(v6[1]) : undefined;
+}
+
 /**
  * The resolver for one setting: given the socket's peer address and the X-Forwarded-For header,
  * the client's address. Walks the header from its right end, without splitting it into an array:
@@ -67,16 +90,18 @@ export function clientAddressResolver(trust: TrustProxy): (peer: string | undefi
   if (trust === false) return (peer) => peer;
   const trusted = trustsPeer(trust);
   const maxHops = 'hops' in trust ? trust.hops : Number.POSITIVE_INFINITY;
+  // The socket gives an IPv4 client of a dual-stack listener as ::ffff:a.b.c.d.
+  const canonicalPeer = (peer: string | undefined) => (peer === undefined ? undefined : (canonicalAddress(peer) ?? peer));
   return (peer, forwardedFor) => {
-    if (forwardedFor === undefined || !trusted(peer)) return peer;
+    if (forwardedFor === undefined || !trusted(peer)) return canonicalPeer(peer);
     const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
-    let address = peer;
+    let address = canonicalPeer(peer);
     let end = header.length;
     for (let hop = 0; hop < maxHops; hop++) {
       const comma = header.lastIndexOf(',', end - 1);
-      const entry = header.slice(comma + 1, end).trim();
+      const entry = forwardedAddress(header.slice(comma + 1, end).trim());
       // A forged or garbled entry never becomes the address: the last trusted hop stands.
-      if (isIP(entry) === 0) return address;
+      if (entry === undefined) return address;
       address = entry;
       // With proxy ranges, the first address that is not a proxy of ours is the client.
       if (comma < 0 || !trusted(entry)) return address;

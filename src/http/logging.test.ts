@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import pino from 'pino';
-import { KEY_PREFIX, withChecksum } from '../domain/apiKeyFormat.js';
+import { KEY_PREFIX, newApiKey, withChecksum } from '../domain/apiKeyFormat.js';
+import { TokenIssuer } from '../service/tokens.js';
 import { loggerOptions, maskCredentials, redactUrl } from './logging.js';
 
 const KEY = 'kw_4Jx8T2mQpL7vN0cR5sW9yB3dF6hK1aZ0e3GqUo';
@@ -123,8 +124,76 @@ describe('log redaction of URLs', () => {
     );
   });
 
+  it('the security review\'s variants: a key or token with a stray character, without its prefix, or split by odd separators', () => {
+    // A real key and a real session token, as the server makes them.
+    const K = newApiKey('review-secret').key;
+    const T = new TokenIssuer('review-secret', () => Date.now()).issue({ sub: '0123456789abcdef01234567', tid: '89abcdef0123456789abcdef', sid: 'fedcba9876543210fedcba98' }, Date.now() + 60_000);
+    const [h, p, sg] = T.split('.') as [string, string, string];
+    const encAll = (s: string) => [...s].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    const variants = [
+      `/v1/apiKeys?x=${K.slice(0, 12)}-${K.slice(12)}`,
+      `/v1/apiKeys?x=${K.slice(0, 12)}%0A${K.slice(12)}`,
+      `/v1/apiKeys?x=${K.slice(3)}`,
+      `/v1/apiKeys?u=%C1%AB${K.slice(1)}`,
+      `/v1/apiKeys?u=%uFF4B${K.slice(1)}`,
+      `/v1/apiKeys?u=k%C0%B7${K.slice(2)}`,
+      `/v1/apiKeys?ApiKey=${K.slice(0, 3)}%C1%AB${K.slice(3)}`,
+      `/v1/apiKeys/${K.slice(3)}`,
+      `/v1/x?t=${h}..${p}.${sg}`,
+      `/v1/x?t=${h}+.+${p}+.+${sg}`,
+      `/v1/x?t=${h}%C0%AE${p}%C0%AE${sg}`,
+      `/v1/x?t=${h}%20.${p}.${sg}`,
+      `/v1/x?t=${h}%252E${p}%252E${sg}`,
+      `/v1/x?t=${p}.${sg}`,
+      `/v1/x?t=${h.slice(0, 2)}%4A${h.slice(3)}.${p}.${sg}`,
+      `/v1/x?t=%65${h.slice(1)}.${p}.${sg}`,
+      `/v1/x/${sg}`,
+      `/v1/x?t=${encAll(encAll(sg))}`,
+    ];
+    // Whatever part of a secret reaches the log, none of it in a piece long enough to matter.
+    const windows = (secret: string) => Array.from({ length: secret.length - 15 }, (_, i) => secret.slice(i, i + 16));
+    const secrets = [...windows(K.slice(3)), ...windows(p), ...windows(sg)];
+    for (const url of variants) {
+      const out = redactUrl(url);
+      const leaked = secrets.find((w) => out.includes(w));
+      assert.equal(leaked, undefined, `${url}\n -> ${out}`);
+    }
+  });
+
+  it('masks runs of a secret\'s alphabet whatever their prefix; uids, request ids, hashes and words stay readable', () => {
+    const K = newApiKey('review-secret').key;
+    assert.equal(maskCredentials(`x ${K.slice(3)} y`), 'x [REDACTED] y', 'a key without its prefix');
+    assert.equal(maskCredentials(`x ${K.slice(0, 9)}-${K.slice(9)} y`), 'x [REDACTED] y', 'a key with a stray hyphen');
+    assert.equal(maskCredentials(`x ${K.slice(10)} y`), 'x [REDACTED] y', 'most of a key');
+    for (const readable of [
+      'uid 0123456789abcdef01234567 of key 89abcdef0123456789abcdef',
+      'request 3f2b8c1e-9d4a-4e6b-8f0a-1c2d3e4f5a6b',
+      'hash 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      '/docs/static/swagger-ui-standalone-preset.js',
+      'at processTicksAndRejections (node:internal/process/task_queues:95:5)',
+      'kw_short eyJ',
+    ]) {
+      assert.equal(maskCredentials(readable), readable);
+      assert.equal(redactUrl(`/v1/x?q=${readable.replace(/ /g, '+')}`), `/v1/x?q=${readable.replace(/ /g, '+')}`);
+    }
+  });
+
+  it('a long run of the secrets\' alphabet is masked wherever it sits, in text or a URL', () => {
+    const base62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const run = fc.string({ unit: fc.constantFrom(...base62), minLength: 32, maxLength: 60 }).filter((r) => !/^[0-9a-f]+$/i.test(r));
+    const around = fc.string({ unit: fc.constantFrom(...'ab/.: -_=&?x0'), maxLength: 40 });
+    fc.assert(
+      fc.property(around, run, around, (before, secret, after) => {
+        // Whatever the neighbours add, the run is inside one masked stretch.
+        assert.ok(!maskCredentials(before + secret + after).includes(secret.slice(0, 32)));
+        assert.ok(!redactUrl(`/v1/x/${before}${secret}${after}`).includes(secret.slice(0, 32)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('is cheap for URLs with nothing to redact', () => {
-    const urls = ['/v1/users/info', '/v1/apiKeys', '/v1/apiKeys/0123456789abcdef01234567', '/v1/apiKeys?limit=50&continue=abc'];
+    const urls = ['/v1/users/info', '/v1/apiKeys', '/v1/apiKeys/0123456789abcdef01234567', '/v1/apiKeys?limit=50&continue=abc&userUid=0123456789abcdef01234567'];
     const n = 200_000;
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) redactUrl(urls[i & 3]);

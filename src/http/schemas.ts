@@ -29,6 +29,13 @@ export const uidParams = {
   properties: { uid: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
 } as const;
 
+/**
+ * A uid given as a filter in a query string (`userUid`, `resourceUid`): the shape of a path uid.
+ * Anything else, such as an escape that is not UTF-8 (left as `%FF` by the parser), cannot match
+ * a stored uid and is refused rather than quietly matching nothing.
+ */
+export const uidFilter = (description: string) => ({ type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$', description }) as const;
+
 export const listmeta = {
   type: 'object',
   properties: { continue: str, count: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },

@@ -12,8 +12,12 @@
  * Refusing means refusing failures: a blocked address's valid credentials still get through
  * (see `limitFailures` in http/credentials.ts for why, and what that costs). It is only as good
  * as the addresses it sees: behind a proxy, set KEYWARD_TRUST_PROXY, or every client shares the
- * proxy's address and its budget.
+ * proxy's address and its budget. An address is counted under its network key (an IPv6 client's
+ * /64, see domain/networkAddress.ts): otherwise each of the 2^64 addresses one IPv6 client holds
+ * would get a budget of its own, and a database write per guess.
  */
+import { limiterKey } from '../domain/networkAddress.js';
+
 export interface FailureLimiterOptions {
   /** Failures allowed per address per window; 0 turns the limit off. */
   max: number;
@@ -38,12 +42,14 @@ export class FailureLimiter {
 
   /** Seconds until this address may try again; 0 when it may now. */
   blockedFor(address: string): number {
-    if (this.opts.max <= 0) return 0;
-    const w = this.windows.get(address);
+    // Read on every authenticated request: no key to compute while nobody has failed.
+    if (this.opts.max <= 0 || this.windows.size === 0) return 0;
+    const key = limiterKey(address);
+    const w = this.windows.get(key);
     if (!w) return 0;
     const now = this.opts.now();
     if (this.windowStart(now) !== w.start) {
-      this.windows.delete(address);
+      this.windows.delete(key);
       return 0;
     }
     return w.count >= this.opts.max ? Math.max(1, Math.ceil((w.start + this.opts.windowMs - now) / 1000)) : 0;
@@ -51,20 +57,21 @@ export class FailureLimiter {
 
   async fail(address: string): Promise<void> {
     if (this.opts.max <= 0) return;
+    const key = limiterKey(address);
     const start = this.windowStart(this.opts.now());
-    let w = this.windows.get(address);
+    let w = this.windows.get(key);
     if (w && w.start === start) {
       w.count++;
     } else {
-      this.windows.delete(address);
+      this.windows.delete(key);
       w = { start, count: 1 };
-      this.windows.set(address, w);
+      this.windows.set(key, w);
       const limit = this.opts.maxTracked ?? 100_000;
       while (this.windows.size > limit) this.windows.delete(this.windows.keys().next().value as string);
     }
     if (!this.opts.shared) return;
     try {
-      const total = await this.opts.shared.add(address, start);
+      const total = await this.opts.shared.add(key, start);
       if (total > w.count) w.count = total;
     } catch (err) {
       this.opts.onError?.(err);

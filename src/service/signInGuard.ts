@@ -11,9 +11,13 @@
  *    from anywhere, and this address over every account (spraying). Any one refusing refuses the
  *    attempt, even with the right password, so that a refusal says nothing about it. The right
  *    password starts the account's budgets over; the address's keeps counting the others.
+ *
+ * "Address" in both is the client's network key (domain/networkAddress.ts): an IPv6 client's /64,
+ * all of which one client holds, so that it cannot take a fresh budget from each of its addresses.
  */
 import { assertBudget, type GuessBudget } from '../domain/guessBudget.js';
 import { KeywardError } from '../domain/errors.js';
+import { limiterKey } from '../domain/networkAddress.js';
 import type { GuessScope } from '../store/signInAttempts.js';
 import type { Store } from '../store/store.js';
 
@@ -103,8 +107,9 @@ export class SignInGuard {
    * `address`, within the limits. The caller presents the outcome; a refusal carries its 429.
    */
   async attempt<T>(email: string, address: string, check: () => Promise<{ ok: true; value: T } | { ok: false }>): Promise<GuessOutcome<T>> {
+    const network = limiterKey(address);
     const accountKey = `account:${email}`;
-    const addressKey = `address:${address}`;
+    const addressKey = `address:${network}`;
     if (!this.inFlight.tryEnter(accountKey, CONCURRENT_CHECKS_PER_ACCOUNT)) {
       return { ok: false, refused: 'busy', error: tooMany(SECOND, 'Too many sign-ins to this account at once.') };
     }
@@ -113,7 +118,7 @@ export class SignInGuard {
         return { ok: false, refused: 'busy', error: tooMany(SECOND, 'Too many sign-ins from your address at once.') };
       }
       try {
-        return await this.reserveAndCheck(email, address, check);
+        return await this.reserveAndCheck(email, network, check);
       } finally {
         this.inFlight.leave(addressKey);
       }
@@ -122,9 +127,9 @@ export class SignInGuard {
     }
   }
 
-  private async reserveAndCheck<T>(email: string, address: string, check: () => Promise<{ ok: true; value: T } | { ok: false }>): Promise<GuessOutcome<T>> {
+  private async reserveAndCheck<T>(email: string, network: string, check: () => Promise<{ ok: true; value: T } | { ok: false }>): Promise<GuessOutcome<T>> {
     const now = this.opts.now();
-    const subjects: Record<GuessScope, string> = { address, account: email, pair: `${email} ${address}` };
+    const subjects: Record<GuessScope, string> = { address: network, account: email, pair: `${email} ${network}` };
     const budgets = this.budgets.map(([scope, budget]) => ({ scope, subject: subjects[scope], budget }));
     const refuse = (waits: number[]) => ({
       ok: false as const,

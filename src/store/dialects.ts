@@ -15,6 +15,8 @@ export interface Connection {
   capabilities: StoreCapabilities;
   /** Present with `capabilities.notifications`: sends within the transaction that `db` runs. */
   notify?: (db: Kysely<Database>, channel: string, payload: string) => Promise<void>;
+  /** What opening changed on disk (file modes made private), one line each, for the caller to log once. */
+  notes: string[];
 }
 
 export function connect(url: string, opts: { poolSize?: number } = {}): Connection {

@@ -37,6 +37,11 @@ export function encodeContinue(position: number, uid: string, order: Order = 'as
   return Buffer.from(JSON.stringify(order === 'desc' ? [position, uid, -1] : [position, uid])).toString('base64url');
 }
 
+// What encodeContinue writes: a row's sort position (a time in ms or a sequence number), its uid,
+// and -1 for a newest-first listing. Anything else did not come from Keyward, and is refused
+// before it reaches SQL (a NUL in the uid, say, which PostgreSQL cannot take in a text parameter).
+const UID = /^[0-9a-f]{24}$/;
+
 /** The position in a token; 400 when it is not one, or was made for a listing in the other order. */
 export function decodeContinue(token: string | undefined, order: Order = 'asc'): PageRequest['after'] {
   if (!token) return undefined;
@@ -44,15 +49,18 @@ export function decodeContinue(token: string | undefined, order: Order = 'asc'):
   try {
     value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    // the error below
+    value = undefined;
   }
-  if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === 'string' && (value.length === 2 || (value.length === 3 && value[2] === -1))) {
-    if ((value.length === 3 ? 'desc' : 'asc') !== order) {
-      throw badRequest('The continue token comes from a listing in the other order: send the orderBy of the request that gave it, or start again without it.', {
-        field: 'continue',
-      });
+  if (Array.isArray(value) && (value.length === 2 || (value.length === 3 && value[2] === -1))) {
+    const [position, uid] = value as unknown[];
+    if (Number.isSafeInteger(position) && (position as number) >= 0 && typeof uid === 'string' && UID.test(uid)) {
+      if ((value.length === 3 ? 'desc' : 'asc') !== order) {
+        throw badRequest('The continue token comes from a listing in the other order: send the orderBy of the request that gave it, or start again without it.', {
+          field: 'continue',
+        });
+      }
+      return { position: position as number, uid };
     }
-    return { position: value[0], uid: value[1] };
   }
   throw badRequest('The continue token is not valid; start the listing again without it.', { field: 'continue' });
 }

@@ -34,6 +34,7 @@ export function connectPostgres(url: string, opts: { poolSize?: number } = {}): 
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     capabilities,
+    notes: [],
     // Inside a transaction, PostgreSQL holds the notification until commit and drops it on rollback.
     notify: async (db, channel, payload) => {
       await sql`select pg_notify(${channel}, ${payload})`.execute(db);

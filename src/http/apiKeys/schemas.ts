@@ -1,5 +1,5 @@
 import { limits } from '../../domain/limits.js';
-import { errorResponses, listmeta, offsetQuery, orderByQuery, pagingQuery, security, time, uidParams, v1ApiKey } from '../schemas.js';
+import { errorResponses, listmeta, offsetQuery, orderByQuery, pagingQuery, security, time, uidFilter, uidParams, v1ApiKey } from '../schemas.js';
 
 const tags = ['apiKeys'];
 const str = { type: 'string' } as const;
@@ -39,7 +39,7 @@ export const listKeys = {
     '`limit` (at most 1000; 0 means every key from the start), `offset` (start index) or `continue` page when asked; ' +
     '`continue` wins over `offset`, and `listmeta.offset` is the index of the next page. ' +
     '`orderBy=metadata.creationTimestamp=-1` lists newest first, paged and counted the same way.',
-  querystring: pagingQuery({ userUid: { type: 'string', maxLength: 128 }, ...offsetQuery, ...orderByQuery }),
+  querystring: pagingQuery({ userUid: uidFilter('Only the keys of this user'), ...offsetQuery, ...orderByQuery }),
   response: {
     200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1ApiKey }, listmeta } },
     ...errorResponses,

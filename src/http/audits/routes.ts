@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { toRfc3339 } from '../../domain/expiry.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
-import { errorResponses, listmeta, pagingQuery, parseLimit, security, time } from '../schemas.js';
+import { errorResponses, listmeta, pagingQuery, parseLimit, security, time, uidFilter } from '../schemas.js';
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -36,7 +36,7 @@ export async function auditRoutes(untyped: FastifyInstance, { services }: { serv
         tags: ['audits'],
         security,
         summary: 'The audit log, newest first: the tenant\'s for tenant admins, a user\'s own for anyone else',
-        querystring: pagingQuery({ resourceUid: { type: 'string', maxLength: 128 } }),
+        querystring: pagingQuery({ resourceUid: uidFilter('Only the entries about this resource (a key, a user or a tenant)') }),
         response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1Audit }, listmeta } }, ...errorResponses },
       },
     },
