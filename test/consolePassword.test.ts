@@ -186,8 +186,9 @@ for (const factory of databases()) {
       await page.getByRole('button', { name: `Reset password for ${walt.email}` }).click();
       const dialog = page.getByRole('dialog', { name: `Reset password for ${walt.email}` });
       await dialog.waitFor();
-      assert.ok(await isFocused(dialog.getByLabel('New password', { exact: true })), 'focus moves to the first field');
-      const fill = async (next: string, confirmation = next) => {
+      assert.ok(await isFocused(dialog.getByLabel('Your password')), 'focus moves to the first field');
+      const fill = async (next: string, confirmation = next, own = ADMIN.password) => {
+        await dialog.getByLabel('Your password').fill(own);
         await dialog.getByLabel('New password', { exact: true }).fill(next);
         await dialog.getByLabel('Confirm new password').fill(confirmation);
         await dialog.getByRole('button', { name: 'Set password' }).click();
@@ -196,6 +197,10 @@ for (const factory of databases()) {
       await dialog.getByRole('alert').filter({ hasText: 'The password must be at least 12 characters long.' }).waitFor();
       await fill(NEW, `${NEW}x`);
       await dialog.getByRole('alert').filter({ hasText: 'The new password and its confirmation do not match.' }).waitFor();
+      // A stolen session alone cannot reset anyone: the admin's own password is asked for.
+      await fill(NEW, NEW, 'not-the-admin-password');
+      await dialog.getByRole('alert').filter({ hasText: 'Your password is incorrect' }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Log in' }).count(), 0, 'a wrong own password is the form\'s refusal, not a lost session');
       assert.equal(await tokenStatus(waltToken), 200, 'refused resets end nothing');
       await fill(NEW);
       await screenshot(page, `password-reset-dialog-${factory.name}`);
