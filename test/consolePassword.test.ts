@@ -162,8 +162,19 @@ for (const factory of databases()) {
     it("a change while the account's guessing budget is spent shows the server's wait in words", async () => {
       const gus = await createUser('gus', 'gumshoe-password-1');
       await logIn(gus);
-      // The account's five free failures from this address are used up elsewhere.
+      // Guesses from elsewhere do not reach this browser: it is a known device of the account
+      // (its device cookie), with a budget of its own.
       for (let i = 0; i < 5; i++) assert.equal((await signIn(gus.email, `wrong-guess-${i}-xxxx`)).status, 401);
+      // The device's own five free failures are used up in this browser.
+      const statuses = await page.evaluate(async (email) => {
+        const out: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch('/v1/auth/authenticate?setCookie=false', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ emailId: email, password: `browser-guess-${i}-xx` }) });
+          out.push(res.status);
+        }
+        return out;
+      }, gus.email);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
       const dialog = await openChangePassword();
       await fillChange(dialog, gus.password, 'gumshoe-password-2');
       await dialog.getByRole('alert').filter({ hasText: /Too many failed sign-ins\. Try again in \d+ seconds\./ }).waitFor();
@@ -186,8 +197,9 @@ for (const factory of databases()) {
       await page.getByRole('button', { name: `Reset password for ${walt.email}` }).click();
       const dialog = page.getByRole('dialog', { name: `Reset password for ${walt.email}` });
       await dialog.waitFor();
-      assert.ok(await isFocused(dialog.getByLabel('New password', { exact: true })), 'focus moves to the first field');
-      const fill = async (next: string, confirmation = next) => {
+      assert.ok(await isFocused(dialog.getByLabel('Your password')), 'focus moves to the first field');
+      const fill = async (next: string, confirmation = next, own = ADMIN.password) => {
+        await dialog.getByLabel('Your password').fill(own);
         await dialog.getByLabel('New password', { exact: true }).fill(next);
         await dialog.getByLabel('Confirm new password').fill(confirmation);
         await dialog.getByRole('button', { name: 'Set password' }).click();
@@ -196,6 +208,10 @@ for (const factory of databases()) {
       await dialog.getByRole('alert').filter({ hasText: 'The password must be at least 12 characters long.' }).waitFor();
       await fill(NEW, `${NEW}x`);
       await dialog.getByRole('alert').filter({ hasText: 'The new password and its confirmation do not match.' }).waitFor();
+      // A stolen session alone cannot reset anyone: the admin's own password is asked for.
+      await fill(NEW, NEW, 'not-the-admin-password');
+      await dialog.getByRole('alert').filter({ hasText: 'Your password is incorrect' }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Log in' }).count(), 0, 'a wrong own password is the form\'s refusal, not a lost session');
       assert.equal(await tokenStatus(waltToken), 200, 'refused resets end nothing');
       await fill(NEW);
       await screenshot(page, `password-reset-dialog-${factory.name}`);

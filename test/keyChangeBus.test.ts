@@ -268,5 +268,28 @@ for (const impl of implementations) {
         a.errors.length = 0;
       }
     });
+
+    it('a flood of unreadable messages clears caches at most once a second, never skipping the last, and logs one line', { skip: !impl.reachesOtherProcesses }, async () => {
+      // Any database user can send these (security review r2, F6).
+      const a = await instance(impl, db.url); // its own: the test before has cleared and logged
+      const missed = a.heard.missedCount;
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      try {
+        for (let i = 0; i < 50; i++) await admin.query('select pg_notify($1, $2)', [KEY_EVENTS_CHANNEL, `garbage-${i}`]);
+        await waitFor(() => a.heard.missedCount > missed, 'the first clear');
+        // The ones inside the second are answered by one clear at its end.
+        await waitFor(() => a.heard.missedCount === missed + 2, 'the trailing clear', 3000);
+        await new Promise((r) => setTimeout(r, 1200));
+        assert.equal(a.heard.missedCount, missed + 2, 'fifty messages, two clears');
+        assert.equal(a.errors.length, 1, 'one log line a minute');
+        const err = a.errors[0] as Error;
+        assert.match(err.message, /unreadable message/);
+        assert.ok(!String(err.stack ?? '').includes('\n'), 'no stack');
+      } finally {
+        await admin.end();
+        await a.close();
+      }
+    });
   });
 }

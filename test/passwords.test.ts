@@ -141,7 +141,8 @@ eachDatabase(
     it('a tenant admin resets a user\'s password: 204, and all of that user\'s sessions end', async () => {
       const user = await h().createUser();
       const other = await h().signIn(user.email, user.password);
-      const reset = (uid: string, newPassword: string, headers = h().admin.auth) => h().inject('PATCH', `/v1/users/${uid}/password/reset`, { headers, body: { newPassword } });
+      const reset = (uid: string, newPassword: string, headers = h().admin.auth, currentPassword = h().admin.password) =>
+        h().inject('PATCH', `/v1/users/${uid}/password/reset`, { headers, body: { newPassword, currentPassword } });
       assert.equal((await reset(user.uid, 'reset-by-the-admin')).statusCode, 204);
       assert.equal((await info(user.auth)).statusCode, 401);
       assert.equal((await info(other.auth)).statusCode, 401);
@@ -161,9 +162,36 @@ eachDatabase(
       assert.match(self.json().message, /password\/change/);
       assert.equal((await reset(h().admin.uid, 'not-yours-to-reset', plain.auth)).statusCode, 403);
       const foreign = await h().createTenant(`pw-${Date.now()}`);
-      assert.equal((await reset(user.uid, 'other-tenant-admin', foreign.auth)).statusCode, 404, 'another tenant\'s user is not found');
+      assert.equal((await reset(user.uid, 'other-tenant-admin', foreign.auth, foreign.password)).statusCode, 404, 'another tenant\'s user is not found');
       assert.equal((await reset('000000000000000000000000', 'nobody-is-here')).statusCode, 404);
       assert.equal((await signIn(user.email, 'reset-by-the-admin')).statusCode, 200, 'none of those changed it');
+    });
+
+    it('a reset needs a person: not an API key, not on oneself, and the admin\'s own password (r2 F3)', async () => {
+      const user = await h().createUser();
+      const admin = await h().createUser({ admin: true });
+      const reset = (uid: string, body: unknown, headers: Record<string, string> = admin.auth) => h().inject('PATCH', `/v1/users/${uid}/password/reset`, { headers, body });
+      const key = await h().createKey(admin);
+      const byKey = await reset(user.uid, { newPassword: 'taken-over-by-key', currentPassword: admin.password }, { ApiKey: key.apiKey });
+      assert.equal(byKey.statusCode, 403, byKey.body);
+      assert.match(byKey.json().message, /session/);
+      const self = await reset(admin.uid, { newPassword: 'my-own-new-password', currentPassword: admin.password });
+      assert.equal(self.statusCode, 403, self.body);
+      assert.match(self.json().message, /password\/change/);
+      const selfByKey = await reset(admin.uid, { newPassword: 'my-own-new-password' }, { ApiKey: key.apiKey });
+      assert.equal(selfByKey.statusCode, 400, 'the own password is required');
+      const wrong = await reset(user.uid, { newPassword: 'taken-over-by-thief', currentPassword: 'a-guess-at-it-1' });
+      assert.equal(wrong.statusCode, 401, wrong.body);
+      assert.equal(wrong.json().details.field, 'currentPassword');
+      assert.equal((await info(admin.auth)).statusCode, 200, 'the session goes on');
+      // The admin's password is guessed within the sign-in budgets of the admin's account.
+      for (let i = 1; i < limits.perAccountAndAddress.free; i++) assert.equal((await reset(user.uid, { newPassword: 'taken-over-by-thief', currentPassword: `guess-${i}-at-it` })).statusCode, 401);
+      assert.equal((await reset(user.uid, { newPassword: 'taken-over-by-thief', currentPassword: admin.password })).statusCode, 429, 'past the budget, even the right one waits');
+      assert.equal((await signIn(user.email, user.password)).statusCode, 200, 'none of those changed it');
+      assert.equal((await signIn(admin.email, admin.password)).statusCode, 429, 'the guesses counted against the admin\'s sign-in');
+      h().clock.now += limits.perAccount.maxDelayMs + limits.perAccountAndAddress.maxDelayMs;
+      assert.equal((await reset(user.uid, { newPassword: 'set-by-the-admin-1', currentPassword: admin.password })).statusCode, 204);
+      assert.equal((await signIn(user.email, 'set-by-the-admin-1')).statusCode, 200);
     });
 
     it('creating a user through the API applies the policy', async () => {

@@ -7,6 +7,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeywardError } from '../domain/errors.js';
+import type { CookieJar, DeviceCookie } from '../service/auth.js';
+import { DEVICE_COOKIE_LIFETIME_MS } from '../service/deviceCookies.js';
 import { TOKEN_LIFETIME_MS } from '../service/tokens.js';
 import { expectedOrigin, reachedOverHttps } from './publicUrl.js';
 
@@ -32,6 +34,18 @@ export function setSessionCookies(request: FastifyRequest, reply: FastifyReply, 
   reply.setCookie(SESSION_COOKIE, token, cookieOptions(request, true));
   reply.setCookie(CSRF_COOKIE, csrf ?? request.cookies[CSRF_COOKIE] ?? randomBytes(24).toString('base64url'), cookieOptions(request, false));
 }
+
+/**
+ * The device cookie of a successful sign-in (see service/deviceCookies.ts): HttpOnly, SameSite=
+ * Strict, Secure behind TLS, long-lived, and sent only to the API. Logout leaves it: it opens
+ * nothing, and the browser stays known to the account.
+ */
+export function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, device: DeviceCookie): void {
+  reply.setCookie(device.name, device.value, { ...cookieOptions(request, true), path: '/v1/', maxAge: DEVICE_COOKIE_LIFETIME_MS / 1000 });
+}
+
+/** The request's cookies, for finding a known device's. */
+export const cookieJar = (request: FastifyRequest): CookieJar => (name) => request.cookies[name];
 
 export function clearSessionCookies(reply: FastifyReply): void {
   reply.clearCookie(SESSION_COOKIE, { path: '/' });

@@ -5,6 +5,7 @@ import type { Verification } from '../domain/verification.js';
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry, newUid } from './context.js';
+import { DeviceCookies } from './deviceCookies.js';
 import { verifyPassword } from './passwords.js';
 import { RefusalAudit, type RefusalLog } from './refusalAudit.js';
 import { SignInGuard, type SignInLimits } from './signInGuard.js';
@@ -12,6 +13,15 @@ import { SESSION_LIFETIME_MS, TokenIssuer } from './tokens.js';
 import type { KeyVerifier } from './verifier.js';
 
 export { defaultSignInLimits, type SignInLimits } from './signInGuard.js';
+
+/** The request's cookies, by name: where a known device's cookie is looked for. */
+export type CookieJar = (name: string) => string | undefined;
+
+/** A device cookie to set: the browser is now known to this account (see deviceCookies.ts). */
+export interface DeviceCookie {
+  name: string;
+  value: string;
+}
 
 const invalidCredentials = () => new KeywardError('Unauthorized', 'The email or password is incorrect.');
 
@@ -32,6 +42,7 @@ export class AuthService {
   /** The guessing limits; password changes go through them too. */
   readonly guard: SignInGuard;
   readonly refusals: RefusalAudit;
+  readonly devices: DeviceCookies;
 
   constructor(
     private readonly store: Store,
@@ -39,6 +50,7 @@ export class AuthService {
   ) {
     this.tokens = new TokenIssuer(opts.secret, opts.now);
     this.guard = new SignInGuard(store, { limits: opts.signInLimits, now: opts.now });
+    this.devices = new DeviceCookies(opts.secret);
     this.refusals = new RefusalAudit(store, { secret: opts.secret, now: opts.now, onError: opts.onError });
   }
 
@@ -50,14 +62,26 @@ export class AuthService {
    * `POST /v1/auth/authenticate`: a new session, and its token, for a correct email and
    * password within the guessing limits (see signInGuard.ts).
    */
-  async authenticate(emailId: string, password: string, address: string, log?: RefusalLog): Promise<{ token: string; principal: Principal }> {
+  async authenticate(
+    emailId: string,
+    password: string,
+    address: string,
+    log?: RefusalLog,
+    cookies?: CookieJar,
+  ): Promise<{ token: string; principal: Principal; device: DeviceCookie }> {
     const email = emailId.trim().toLowerCase();
     const user = await this.store.users.findByEmail(email);
-    const outcome = await this.guard.attempt<UserWithPassword>(email, address, async () => {
-      // verifyPassword spends the same time whether or not the account exists.
-      const ok = await verifyPassword(password, user?.passwordHash);
-      return ok && user ? { ok: true, value: user } : { ok: false };
-    });
+    const device = this.knownDevice(user, cookies);
+    const outcome = await this.guard.attempt<UserWithPassword>(
+      email,
+      address,
+      async () => {
+        // verifyPassword spends the same time whether or not the account exists.
+        const ok = await verifyPassword(password, user?.passwordHash);
+        return ok && user ? { ok: true, value: user } : { ok: false };
+      },
+      device,
+    );
     if (!outcome.ok) {
       const reason = outcome.refused === 'wrong' ? 'wrong-password' : 'rate-limited';
       await this.refusals.record({ action: 'auth.signInFailed', user, email, address, reason }, log);
@@ -71,7 +95,14 @@ export class AuthService {
       await tx.users.recordSignIn(principal.userUid, now);
       await tx.audits.insert(auditEntry({ actor: principal, address }, now, 'auth.signIn', userResource(outcome.value), { session: session.uid }));
     });
-    return { token: this.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid, sid: session.uid }, session.expiresAt), principal };
+    const token = this.tokens.issue({ sub: principal.userUid, tid: principal.tenantUid, sid: session.uid }, session.expiresAt);
+    return { token, principal, device: { name: this.devices.name(principal.userUid), value: this.devices.issue(principal.userUid, device) } };
+  }
+
+  /** The id of the device cookie `cookies` hold for `user`'s account, when it holds a valid one. */
+  knownDevice(user: { uid: string } | undefined, cookies: CookieJar | undefined): string | undefined {
+    if (!user || !cookies) return undefined;
+    return this.devices.verify(cookies(this.devices.name(user.uid)), user.uid);
   }
 
   /**

@@ -7,6 +7,7 @@
  * Either order (oldest or newest first) pages the same way; the order is part of the query,
  * and a token answers only a query in its own order.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decodeContinue, type Order, type Page, type PageRequest, type Position } from '../store/paging.js';
 
 /** The page size used while reading a whole listing from the database. */
@@ -53,7 +54,9 @@ async function indexOf<T>(source: OrderedSource<T>, start: Start): Promise<numbe
 
 /**
  * Every row from `start` on, a chunk at a time: one short query per chunk, continuing from
- * the last row read, so no chunk is held longer than its caller takes to use it.
+ * the last row read, so no chunk is held longer than its caller takes to use it. Between chunks
+ * the event loop gets a turn: on SQLite each read runs synchronously, and a listing of 100,000
+ * rows read back to back would hold every other request for its whole length.
  */
 export async function* chunks<T>(source: OrderedSource<T>, start: Start, size = CHUNK_SIZE): AsyncGenerator<T[]> {
   let request: PageRequest = { limit: size, ...start };
@@ -61,6 +64,7 @@ export async function* chunks<T>(source: OrderedSource<T>, start: Start, size = 
     const page = await source.page(request);
     if (page.items.length > 0) yield page.items;
     if (!page.continue) return;
+    await nextTurn();
     request = { limit: size, after: decodeContinue(page.continue, start.order), order: start.order };
   }
 }

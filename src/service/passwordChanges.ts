@@ -7,7 +7,7 @@ import { badRequest, forbidden, KeywardError, notFound } from '../domain/errors.
 import { checkNewPassword } from '../domain/passwordPolicy.js';
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
-import type { AuthService } from './auth.js';
+import type { AuthService, CookieJar } from './auth.js';
 import { auditEntry, type RequestContext } from './context.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { RefusalLog } from './refusalAudit.js';
@@ -31,17 +31,22 @@ export class PasswordService {
    * sign-in, and goes through the same limits and the same budgets. `sessionUid` is the
    * caller's own session, when it has one: it stays.
    */
-  async change(input: PasswordChange, ctx: { address: string; sessionUid?: string; log?: RefusalLog }): Promise<{ sessionsEnded: number }> {
+  async change(input: PasswordChange, ctx: { address: string; sessionUid?: string; log?: RefusalLog; cookies?: CookieJar }): Promise<{ sessionsEnded: number }> {
     const email = input.emailId.trim().toLowerCase();
     // Checked before the guess: a form mistake should not spend one, and says nothing about the account.
     checkNewPassword(input.newPassword, email, 'newPassword');
     if (input.newPassword === input.currentPassword) throw badRequest('The new password must be different from the current one.', { field: 'newPassword' });
     const { guard, refusals } = this.opts.auth;
     const user = await this.store.users.findByEmail(email);
-    const outcome = await guard.attempt<UserWithPassword>(email, ctx.address, async () => {
-      const ok = await verifyPassword(input.currentPassword, user?.passwordHash);
-      return ok && user ? { ok: true, value: user } : { ok: false };
-    });
+    const outcome = await guard.attempt<UserWithPassword>(
+      email,
+      ctx.address,
+      async () => {
+        const ok = await verifyPassword(input.currentPassword, user?.passwordHash);
+        return ok && user ? { ok: true, value: user } : { ok: false };
+      },
+      this.opts.auth.knownDevice(user, ctx.cookies),
+    );
     if (!outcome.ok) {
       const reason = outcome.refused === 'wrong' ? 'wrong-password' : 'rate-limited';
       await refusals.record({ action: 'user.passwordChangeFailed', user, email, address: ctx.address, reason }, ctx.log);
@@ -60,12 +65,22 @@ export class PasswordService {
     });
   }
 
-  /** `PATCH /v1/users/{uid}/password/reset`: a tenant admin sets a user's password; all their sessions end. */
-  async reset(ctx: RequestContext, uid: string, newPassword: string): Promise<{ sessionsEnded: number }> {
+  /**
+   * `PATCH /v1/users/{uid}/password/reset`: a tenant admin sets another user's password; all
+   * their sessions end. Taking over an account this way needs a person at the keyboard: not an
+   * API key (a leaked key must not turn into a password), not one's own account (whoever holds
+   * a stolen session would lock its owner out), and the admin's own password, checked as a
+   * sign-in is, within the same guessing limits (a stolen session alone is not enough).
+   */
+  async reset(ctx: RequestContext & { log?: RefusalLog; cookies?: CookieJar }, uid: string, input: { newPassword: string; currentPassword: string }): Promise<{ sessionsEnded: number }> {
+    const { newPassword } = input;
     if (!ctx.actor.isAdmin) throw forbidden("Only a tenant admin can reset a user's password. To change your own, use PATCH /v1/users/password/change.");
+    if (ctx.actor.apiKeyUid) throw forbidden("A password reset needs a person's session: sign in with your password; an API key cannot reset passwords.");
+    if (uid === ctx.actor.userUid) throw forbidden('You cannot reset your own password. Change it with PATCH /v1/users/password/change, which asks for the current one.');
     const user = await this.store.users.findByUid(uid);
     if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${uid}`);
     checkNewPassword(newPassword, user.email, 'newPassword');
+    await this.checkOwnPassword(ctx, input.currentPassword);
     const passwordHash = await hashPassword(newPassword);
     const now = this.opts.now();
     const result = await this.store.transaction(async (tx) => {
@@ -77,5 +92,23 @@ export class PasswordService {
     // The user may sign in with the new password at once, whatever guessing went on before.
     await this.store.signInAttempts.clear('account', user.email);
     return result;
+  }
+
+  /** The acting admin's own password, as a guess within the sign-in limits of their account. */
+  private async checkOwnPassword(ctx: RequestContext & { log?: RefusalLog; cookies?: CookieJar }, password: string): Promise<void> {
+    const { guard, refusals } = this.opts.auth;
+    const admin = await this.store.users.findByUid(ctx.actor.userUid);
+    const email = admin?.email ?? ctx.actor.email;
+    const outcome = await guard.attempt<true>(
+      email,
+      ctx.address,
+      async () => ((await verifyPassword(password, admin?.passwordHash)) && admin ? { ok: true, value: true } : { ok: false }),
+      this.opts.auth.knownDevice(admin, ctx.cookies),
+    );
+    if (outcome.ok) return;
+    const reason = outcome.refused === 'wrong' ? 'wrong-password' : 'rate-limited';
+    await refusals.record({ action: 'user.passwordResetRefused', user: admin, email, address: ctx.address, reason }, ctx.log);
+    if (outcome.refused !== 'wrong') throw outcome.error;
+    throw new KeywardError('Unauthorized', 'Your password is incorrect: a password reset asks for your own password.', { details: { field: 'currentPassword' } });
   }
 }

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
 import type { KeyChangePublisher } from './keyChanges/bus.js';
-import { type ListQuery, type Listing, list } from './listing.js';
+import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, stream } from './listing.js';
 import { hashPassword } from './passwords.js';
 import { checkEmail, checkPassword, checkText } from './validate.js';
 
@@ -81,10 +81,22 @@ export class UserService {
    * `search`, those whose email or name contains it, in any case.
    */
   async list(ctx: RequestContext, query: ListQuery & { search?: string }): Promise<Listing<UserWithPassword>> {
+    return list(this.visibleUsers(ctx, query.search), query);
+  }
+
+  /**
+   * Every user of the tenant from the start position, read a chunk at a time, for an answer
+   * written out as it is read (`limit=0`): a tenant of 100,000 users is never held in memory.
+   */
+  async stream(ctx: RequestContext, query: Omit<ListQuery, 'limit'> & { search?: string }): Promise<RowStream<UserWithPassword>> {
+    return stream(this.visibleUsers(ctx, query.search), query);
+  }
+
+  private visibleUsers(ctx: RequestContext, searchText: string | undefined): OrderedSource<UserWithPassword> {
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can list the users of the tenant.');
-    const search = query.search === undefined ? '' : checkText(query.search, 'search', SEARCH).trim();
+    const search = searchText === undefined ? '' : checkText(searchText, 'search', SEARCH).trim();
     const filter = { tenantUid: ctx.actor.tenantUid, search: search || undefined };
-    return list({ page: (request) => this.store.users.page(filter, request), count: (upTo, order) => this.store.users.count(filter, upTo, order) }, query);
+    return { page: (request) => this.store.users.page(filter, request), count: (upTo, order) => this.store.users.count(filter, upTo, order) };
   }
 
   async get(ctx: RequestContext, uid: string): Promise<UserWithPassword> {

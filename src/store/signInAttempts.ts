@@ -2,8 +2,11 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { delayAfter, delaySteps, type GuessBudget } from '../domain/guessBudget.js';
 import type { Database } from './schema.js';
 
-/** What a budget counts: one account from one address, one account from anywhere, one address over every account. */
-export type GuessScope = 'pair' | 'account' | 'address';
+/**
+ * What a budget counts: one account from one address, one account from anywhere, one address
+ * over every account, one account from one known device (its device cookie).
+ */
+export type GuessScope = 'pair' | 'account' | 'address' | 'device';
 
 export type Reservation = { ok: true; failures: number } | { ok: false; retryAfterMs: number };
 

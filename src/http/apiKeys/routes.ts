@@ -1,13 +1,11 @@
-import { Readable } from 'node:stream';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { forbidden } from '../../domain/errors.js';
 import { toRfc3339 } from '../../domain/expiry.js';
-import type { RequestContext } from '../../service/context.js';
-import type { KeyService } from '../../service/keys.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
 import { listmeta, parsePaging, v1ApiKey } from '../schemas.js';
+import { streamList } from '../streamList.js';
 import { presentApiKey } from './present.js';
 import * as s from './schemas.js';
 
@@ -36,7 +34,10 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
     const paging = parsePaging(q, asked ? 1000 : 'all', 1000);
     const query = { ...paging, userUid: q.userUid };
     const ctx = context(request);
-    if (paging.limit === 'all') return streamKeys(reply, keys, ctx, query, now());
+    if (paging.limit === 'all') {
+      const at = now();
+      return streamList(reply, await keys.stream(ctx, query), v1ApiKey, (k) => presentApiKey(k, at));
+    }
     const page = await keys.list(ctx, query);
     const at = now();
     return {
@@ -98,30 +99,4 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
       expiry: result.key ? toRfc3339(result.key.expiry) : undefined,
     };
   });
-}
-
-/**
- * Writes every key the caller may see as one v1ApiKeys answer, a chunk at a time as they are
- * read: memory stays at a chunk whatever the number of keys. Each item goes through the same
- * schema serializer as a paged answer, so no field outside v1ApiKey can be written. If reading
- * fails midway, the stream errors and the connection is cut: the client sees a broken answer,
- * never a complete-looking partial list.
- */
-async function streamKeys(reply: FastifyReply, keys: KeyService, ctx: RequestContext, query: Parameters<KeyService['stream']>[1], at: number) {
-  const { firstIndex, chunks, count } = await keys.stream(ctx, query);
-  const item = reply.compileSerializationSchema(v1ApiKey);
-  const meta = reply.compileSerializationSchema(listmeta);
-  async function* body() {
-    let n = 0;
-    yield '{"items":[';
-    for await (const chunk of chunks) {
-      let text = '';
-      for (const k of chunk) text += (n++ === 0 ? '' : ',') + item(presentApiKey(k, at));
-      yield text;
-    }
-    // From the first row, the rows written are the count; from further on, ask.
-    const total = firstIndex === 0 ? n : await count();
-    yield `],"listmeta":${meta({ continue: '', count: total, limit: 0, offset: firstIndex + n })}}`;
-  }
-  return reply.type('application/json; charset=utf-8').send(Readable.from(body(), { objectMode: false }));
 }

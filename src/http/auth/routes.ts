@@ -5,7 +5,7 @@ import { KeywardError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { Services } from '../../service/services.js';
 import { keyFailure, limitFailures, presentedApiKey, presentedToken, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
-import { checkCsrf, clearSessionCookies, SESSION_COOKIE, setSessionCookies } from '../session.js';
+import { checkCsrf, clearSessionCookies, cookieJar, SESSION_COOKIE, setDeviceCookie, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
@@ -45,7 +45,9 @@ export async function authRoutes(untyped: FastifyInstance, { services }: { servi
     },
     async (request, reply) => {
       const { emailId, password } = request.body;
-      const { token } = await auth.authenticate(emailId, password, request.ip, refusalLog(request));
+      const { token, device } = await auth.authenticate(emailId, password, request.ip, refusalLog(request), cookieJar(request));
+      // Whatever setCookie says: it opens nothing, and spares a browser others' lockouts.
+      setDeviceCookie(request, reply, device);
       // As Palette does, also set the session cookie unless asked not to (?setCookie=false).
       if (request.query.setCookie !== 'false') setSessionCookies(request, reply, token, randomBytes(24).toString('base64url'));
       return { Authorization: token, isMfa: false };

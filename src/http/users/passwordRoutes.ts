@@ -5,7 +5,7 @@ import type { Services } from '../../service/services.js';
 import { refusalLog } from '../auth/routes.js';
 import { context, presentedToken } from '../credentials.js';
 import { errorResponses, newPassword, security, uidParams } from '../schemas.js';
-import { checkCsrf, SESSION_COOKIE } from '../session.js';
+import { checkCsrf, cookieJar, SESSION_COOKIE } from '../session.js';
 
 const tags = ['users'];
 // The password presented as the current one: bounded as a new one is, with nothing to say about the policy.
@@ -45,7 +45,7 @@ export async function passwordRoutes(untyped: FastifyInstance, { services }: { s
     },
     async (request, reply) => {
       const sessionUid = await callerSession(request);
-      await passwords.change(request.body, { address: request.ip, sessionUid, log: refusalLog(request) });
+      await passwords.change(request.body, { address: request.ip, sessionUid, log: refusalLog(request), cookies: cookieJar(request) });
       return reply.code(204).send(null);
     },
   );
@@ -57,14 +57,23 @@ export async function passwordRoutes(untyped: FastifyInstance, { services }: { s
       schema: {
         tags,
         security,
-        summary: "Set a user's password (tenant admins); all of the user's sessions end",
+        summary: "Set another user's password (tenant admins, signed in); all of the user's sessions end",
+        description:
+          'Needs a session (a token or the console cookie), not an API key, and the resetting admin\'s own password in `currentPassword`, ' +
+          'checked within the same guessing limits as a sign-in. Your own password is changed with PATCH /v1/users/password/change. ' +
+          `The new password: ${newPassword.description}`,
         params: uidParams,
-        body: { type: 'object', required: ['newPassword'], properties: { newPassword } },
+        body: {
+          type: 'object',
+          required: ['newPassword', 'currentPassword'],
+          properties: { newPassword, currentPassword: { ...currentPassword, description: 'Your own password, the resetting admin\'s' } },
+        },
         response: noContent,
       },
     },
     async (request, reply) => {
-      await passwords.reset(context(request), request.params.uid, request.body.newPassword);
+      const ctx = { ...context(request), log: refusalLog(request), cookies: cookieJar(request) };
+      await passwords.reset(ctx, request.params.uid, request.body);
       return reply.code(204).send(null);
     },
   );

@@ -7,6 +7,7 @@ import type { User } from '../../domain/model.js';
 import type { UserUpdate } from '../../domain/userEdits.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
+import { streamList } from '../streamList.js';
 import { errorResponses, listmeta, newPassword, offsetQuery, orderByQuery, pagingQuery, parsePaging, security, uidParams, v1User } from '../schemas.js';
 
 const tags = ['users'];
@@ -141,9 +142,11 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
         response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: v1User }, listmeta } }, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const paging = parsePaging(request.query, 1000, 1000);
-      const page = await users.list(context(request), { ...paging, search: request.query.search });
+      const query = { ...paging, search: request.query.search };
+      if (paging.limit === 'all') return streamList(reply, await users.stream(context(request), query), v1User, presentUser);
+      const page = await users.list(context(request), query);
       return {
         items: page.items.map(presentUser),
         listmeta: { continue: page.continue, count: page.count, limit: paging.listmetaLimit, offset: page.offset },

@@ -10,6 +10,7 @@ import type { ListenOptions, NotificationListener, Notifications } from '../../s
 import type { Transaction } from '../../store/store.js';
 import type { KeyChangeBus, KeyChangeListener, KeyEvent } from './bus.js';
 import { Subscribers } from './subscribers.js';
+import { UnreadableMessages } from './unreadable.js';
 import { decodeEvent, encodeEvent } from './wire.js';
 
 /** The one channel every key event travels on (its name predates the typed bus; keep it). */
@@ -22,6 +23,7 @@ export interface NotificationBusOptions extends Pick<ListenOptions, 'heartbeatMs
 export class NotificationKeyChangeBus implements KeyChangeBus {
   private readonly subscribers: Subscribers;
   private listener: NotificationListener | undefined;
+  private unreadable: UnreadableMessages | undefined;
 
   constructor(
     private readonly notifications: Notifications,
@@ -49,13 +51,14 @@ export class NotificationKeyChangeBus implements KeyChangeBus {
   async start(): Promise<void> {
     if (this.listener) return;
     const { onError, heartbeatMs, staleAfterMs, now, timers } = this.opts;
+    // Another version's message, or garbage: what it said is unknown, so assume the worst.
+    const unreadable = new UnreadableMessages({ channel: KEY_EVENTS_CHANNEL, clear: () => this.subscribers.missed(), log: onError, now, timers });
+    this.unreadable = unreadable;
     const listener = this.notifications.listen(KEY_EVENTS_CHANNEL, {
       onNotification: (payload) => {
         const event = decodeEvent(payload);
         if (event) return this.subscribers.event(event);
-        // Another version's message, or garbage: what it said is unknown, so assume the worst.
-        onError(new Error(`unreadable message on ${KEY_EVENTS_CHANNEL} (${payload.length} characters): treating it as missed events`));
-        this.subscribers.missed();
+        unreadable.heard(payload);
       },
       onListening: () => this.subscribers.missed(),
       onError,
@@ -71,6 +74,8 @@ export class NotificationKeyChangeBus implements KeyChangeBus {
   async stop(): Promise<void> {
     const listener = this.listener;
     this.listener = undefined;
+    this.unreadable?.stop();
+    this.unreadable = undefined;
     await listener?.stop();
   }
 }

@@ -41,11 +41,13 @@ export function ChangePasswordDialog(props: { email: string; onClose: (changed: 
 }
 
 export function ResetPasswordDialog(props: { user: User; onClose: (done: boolean) => void }) {
+  const [own, setOwn] = useState('');
   const [password, setPassword] = useState('');
   const [confirmation, setConfirmation] = useState('');
   const { busy, error, submit } = useSubmit(async () => {
     requireConfirmed(password, confirmation);
-    await api('PATCH', `/v1/users/${props.user.metadata.uid}/password/reset`, { newPassword: password });
+    // The admin's own password, wrong, answers 401: this form's refusal, not a lost session.
+    await api('PATCH', `/v1/users/${props.user.metadata.uid}/password/reset`, { newPassword: password, currentPassword: own }, { quiet401: true });
     props.onClose(true);
   });
 
@@ -53,6 +55,10 @@ export function ResetPasswordDialog(props: { user: User; onClose: (done: boolean
     <Dialog title={`Reset password for ${props.user.spec.emailId}`} onClose={() => props.onClose(false)}>
       <form onSubmit={submit}>
         <FormError error={error} />
+        <label>
+          Your password
+          <input type="password" autoComplete="current-password" required value={own} onChange={(e) => setOwn(e.target.value)} />
+        </label>
         <NewPasswordFields password={password} setPassword={setPassword} confirmation={confirmation} setConfirmation={setConfirmation} />
         <p className="muted">Every session of this user ends at once; they sign in again with the new password. Their API keys keep working.</p>
         <div className="actions">
