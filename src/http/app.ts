@@ -34,7 +34,7 @@ export interface AppOptions {
   trustProxy?: TrustProxy | boolean;
   /** KEYWARD_PUBLIC_URL's origin: the console's origin behind a proxy. */
   publicUrl?: string;
-  /** Timeouts, the connection cap and the shutdown deadline of the listening server. */
+  /** Timeouts, the connection caps and the shutdown deadline of the listening server. */
   limits?: Partial<ConnectionLimits>;
 }
 
@@ -101,7 +101,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('publicOrigin', opts.publicUrl ? new URL(opts.publicUrl).origin : null);
 
   // Stopping (app.close()): no new requests, and a deadline for those in flight.
-  const connections = trackConnections(app.server, limits.maxConnections);
+  const connections = trackConnections(app.server, limits, { exempt: peerTrusted, log: app.log });
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
