@@ -92,8 +92,14 @@ function checkInterval(timeoutMs: number): number {
 type ServerSocket = Socket & {
   _httpMessage?: ServerResponse | null;
   _paused?: boolean;
-  parser?: { resume(): void } | null;
+  parser?: { resume(): void; onIncoming?: ((req: IncomingMessage, keepAlive: boolean) => number) | null } | null;
 };
+
+/**
+ * What Node's parser is told, at a request's headers, to stop parsing the chunk it is in (the
+ * answer for a protocol upgrade, which hands the rest of the bytes to someone else).
+ */
+const STOP_PARSING = 2;
 
 /** The response a socket is writing, if one has begun: Node keeps it on the socket while it is in progress. */
 function currentResponse(socket: Socket): ServerResponse | null {
@@ -248,6 +254,11 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
       else group.add(c);
     }
     socket.once('close', () => forget(c));
+    // Once a connection is cut, the rest of the chunk its parser is in (up to 64 KB, a thousand
+    // requests and more) would still be parsed, each into a request and a response, for nothing.
+    const parser = socket.parser;
+    const onIncoming = parser?.onIncoming;
+    if (parser && typeof onIncoming === 'function') parser.onIncoming = (req, keepAlive) => (c.gone ? STOP_PARSING : onIncoming(req, keepAlive));
   });
 
   function start(c: Connection, req: IncomingMessage, res: ServerResponse) {
