@@ -30,9 +30,10 @@ export interface ConnectionLimits {
 export const defaultConnectionLimits: ConnectionLimits = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
-  // Long enough for the biggest answer (every key of a large tenant) over a slow link; a client
-  // that reads slower than that is holding the connection, not using it.
-  responseTimeoutMs: 60_000,
+  // Long enough for the biggest answer over a slow link (every key of a tenant with 100,000 keys
+  // is 43 MB: about 3 Mbit/s); a client reading slower than that holds the connection rather
+  // than uses it.
+  responseTimeoutMs: 120_000,
   // Longer than the idle timeout of common load balancers (60 s), so that they never send a
   // request on a connection we are closing; idle connections make room when the cap is reached.
   keepAliveTimeoutMs: 72_000,
@@ -275,6 +276,11 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
   function finished(this: TaggedResponse) {
     const c = this[kConnection]!;
     if (c.gone) return;
+    if (c.socket.destroyed) {
+      // Its client went away: what it had pipelined is not worth answering.
+      forget(c);
+      return;
+    }
     c.inFlight--;
     while (c.held.length > 0 && c.inFlight < IN_FLIGHT_PER_CONNECTION) {
       const [req, res] = c.held.shift()!;
