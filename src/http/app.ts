@@ -34,7 +34,7 @@ export interface AppOptions {
   trustProxy?: TrustProxy | boolean;
   /** KEYWARD_PUBLIC_URL's origin: the console's origin behind a proxy. */
   publicUrl?: string;
-  /** Timeouts, the connection caps and the shutdown deadline of the listening server. */
+  /** Timeouts, the connection cap and the shutdown deadline of the listening server. */
   limits?: Partial<ConnectionLimits>;
 }
 
