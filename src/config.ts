@@ -24,10 +24,14 @@ export interface Config {
   requestTimeoutMs: number;
   /** The request's headers must arrive within this (at most requestTimeoutMs). */
   headersTimeoutMs: number;
+  /** A response must be written within this; a client reading slower is cut off. */
+  responseTimeoutMs: number;
   /** An idle kept-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
-  /** Open connections at most; past it, new ones are closed at once. */
+  /** Open connections at most; past it, one waiting for a request (or stalled) is closed to make room, else the new one. */
   maxConnections: number;
+  /** The same for one client address (an IPv6 /64); trusted proxies are exempt. */
+  maxConnectionsPerAddress: number;
   /** On SIGTERM, requests in flight get this long to finish before their connections are closed. */
   shutdownTimeoutMs: number;
   /** Audit entries older than this are deleted; 0 keeps them forever. */
@@ -102,8 +106,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs,
     // Node refuses a headers timeout longer than the request timeout; the shorter one would win anyway.
     headersTimeoutMs: Math.min(intSetting(env, 'KEYWARD_HEADERS_TIMEOUT_MS', limits.headersTimeoutMs, 100, 3_600_000), requestTimeoutMs),
+    responseTimeoutMs: intSetting(env, 'KEYWARD_RESPONSE_TIMEOUT_MS', limits.responseTimeoutMs, 100, 3_600_000),
     keepAliveTimeoutMs: intSetting(env, 'KEYWARD_KEEP_ALIVE_TIMEOUT_MS', limits.keepAliveTimeoutMs, 100, 3_600_000),
     maxConnections: intSetting(env, 'KEYWARD_MAX_CONNECTIONS', limits.maxConnections, 1, 1_000_000),
+    maxConnectionsPerAddress: intSetting(env, 'KEYWARD_MAX_CONNECTIONS_PER_ADDRESS', limits.maxConnectionsPerAddress, 1, 1_000_000),
     shutdownTimeoutMs: intSetting(env, 'KEYWARD_SHUTDOWN_TIMEOUT_MS', limits.shutdownTimeoutMs, 0, 3_600_000),
     auditRetentionDays: intSetting(env, 'KEYWARD_AUDIT_RETENTION_DAYS', 365, 0, 36500),
     lastUsedFlushMs: intSetting(env, 'KEYWARD_LAST_USED_FLUSH_MS', 30_000, 100, 3_600_000),

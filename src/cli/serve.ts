@@ -60,16 +60,16 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
     limits: {
       requestTimeoutMs: config.requestTimeoutMs,
       headersTimeoutMs: config.headersTimeoutMs,
+      responseTimeoutMs: config.responseTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       maxConnections: config.maxConnections,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
     },
   });
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'stopping: finishing requests in flight');
+  /** Stops the services, closes the database, flushes the log and exits with `code`. */
+  const shutDown = async (code: number) => {
     // app.close() ends what is left at the deadline; this is the last resort should closing
     // the database or the listener hang.
     setTimeout(() => {
@@ -81,15 +81,31 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
       await services.stop();
       await store.close();
       logger.info('stopped');
-      exit(0);
+      exit(code);
     } catch (err) {
       logger.error({ err }, 'error while stopping');
       exit(1);
     }
   };
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'stopping: finishing requests in flight');
+    await shutDown(0);
+  };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // The port is taken, say. Nothing would stop what has started (PostgreSQL's LISTEN
+    // connection, the timers): the process would stay up, serving nothing.
+    stopping = true;
+    logger.error({ err }, 'could not listen: stopping');
+    process.stderr.write(`keyward: could not listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+    return shutDown(1);
+  }
   destination.flush();
   // For the person who started it, whatever the log level: where to go.
   process.stderr.write(`Keyward is listening on ${address} (console at /, API docs at /docs)\n`);

@@ -101,7 +101,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('publicOrigin', opts.publicUrl ? new URL(opts.publicUrl).origin : null);
 
   // Stopping (app.close()): no new requests, and a deadline for those in flight.
-  const connections = trackConnections(app.server, limits.maxConnections);
+  const connections = trackConnections(app.server, limits, { exempt: peerTrusted, log: app.log });
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
