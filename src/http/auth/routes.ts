@@ -46,10 +46,13 @@ export async function authRoutes(untyped: FastifyInstance, { services }: { servi
     async (request, reply) => {
       const { emailId, password } = request.body;
       const { token, device } = await auth.authenticate(emailId, password, request.ip, refusalLog(request), cookieJar(request));
-      // Whatever setCookie says: it opens nothing, and spares a browser others' lockouts.
-      setDeviceCookie(request, reply, device);
-      // As Palette does, also set the session cookie unless asked not to (?setCookie=false).
-      if (request.query.setCookie !== 'false') setSessionCookies(request, reply, token, randomBytes(24).toString('base64url'));
+      // As Palette does, set the session cookie unless asked not to (?setCookie=false), and with it
+      // the device cookie, which opens nothing and spares a browser others' lockouts. A client that
+      // asked for no cookies gets none.
+      if (request.query.setCookie !== 'false') {
+        setSessionCookies(request, reply, token, randomBytes(24).toString('base64url'));
+        setDeviceCookie(request, reply, device);
+      }
       return { Authorization: token, isMfa: false };
     },
   );
