@@ -10,7 +10,7 @@
  * most `max + N - 1` counted failures a window.
  *
  * Refusing means refusing failures: a blocked address's valid credentials still get through
- * (see `limitFailures` in http/credentials.ts for why, and what that costs). It is only as good
+ * (see service/authenticate.ts for why, and what that costs). It is only as good
  * as the addresses it sees: behind a proxy, set KEYWARD_TRUST_PROXY, or every client shares the
  * proxy's address and its budget.
  */

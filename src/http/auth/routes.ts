@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import type { Services } from '../../service/services.js';
-import { keyFailure, limitFailures, presentedApiKey, presentedToken, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
+import { presentedApiKey, presentedToken, refusal, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
 import { checkCsrf, clearSessionCookies, SESSION_COOKIE, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
@@ -21,7 +21,7 @@ const refuseCheck = (retryAfter: number) =>
 export const refusalLog = (request: FastifyRequest) => (fields: Record<string, unknown>) => request.log.info({ reqId: request.id, ...fields }, 'password attempt refused');
 
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
-  const { auth, lastUsed, now, credentialFailures } = services;
+  const { auth, authenticator } = services;
 
   app.post(
     '/v1/auth/authenticate',
@@ -90,8 +90,13 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     // A bad, expired or ended token here is a credential failure like any other.
     async (request) => {
       const { token } = request.params as { token: string };
-      const fresh = await limitFailures(credentialFailures, request, () => auth.refresh(token, request.ip), tooManyFailures);
-      return { Authorization: fresh, isMfa: false };
+      const outcome = await authenticator.authenticate({ token }, { address: request.ip });
+      if (!outcome.ok) {
+        throw outcome.code === 'TooManyRequests'
+          ? tooManyFailures(outcome.retryAfter ?? 1)
+          : new KeywardError('Unauthorized', 'The token is invalid or has expired, or its session has ended. Sign in again.');
+      }
+      return { Authorization: await auth.refresh(outcome.session, request.ip), isMfa: false };
     },
   );
 
@@ -107,17 +112,13 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
       },
     },
     async (request, reply) => {
-      const key = presentedApiKey(request);
-      if (key === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
-      const result = await limitFailures(credentialFailures, request, async () => {
-        const verdict = await auth.verifyKey(key);
-        if (!verdict.ok) throw keyFailure(verdict.code);
-        return verdict;
-      }, refuseCheck);
-      lastUsed.record(result.key.uid, now());
-      const { principal } = result;
-      reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', result.key.uid);
-      return { userUid: principal.userUid, tenantUid: principal.tenantUid, keyUid: result.key.uid };
+      const apiKey = presentedApiKey(request);
+      if (apiKey === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
+      const outcome = await authenticator.authenticate({ apiKey }, { address: request.ip });
+      if (!outcome.ok) throw outcome.code === 'TooManyRequests' ? refuseCheck(outcome.retryAfter ?? 1) : refusal(outcome, { apiKey });
+      const { principal, key } = outcome;
+      reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', key.uid);
+      return { userUid: principal.userUid, tenantUid: principal.tenantUid, keyUid: key.uid };
     },
   );
 }
