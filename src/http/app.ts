@@ -156,7 +156,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(docsRoutes);
 
-  await app.register(cookie);
+  // No parsing hook: most requests carry an API key or a token, not the console's cookie, and
+  // are not worth a parse; cookiesOf (session.ts) reads the header when a cookie is asked for.
+  await app.register(cookie, { hook: false });
   await app.register(credentials, { services: opts.services });
   await app.register(healthRoutes, { services: opts.services });
   await app.register(authRoutes, { services: opts.services });

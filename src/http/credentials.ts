@@ -12,7 +12,7 @@ import type { Principal } from '../domain/model.js';
 import type { AuthRefused, Presented } from '../service/authenticate.js';
 import type { RequestContext } from '../service/context.js';
 import type { Services } from '../service/services.js';
-import { checkCsrf, clearSessionCookies, RENEW_AFTER_MS, SESSION_COOKIE, setSessionCookies } from './session.js';
+import { checkCsrf, clearSessionCookies, cookiesOf, RENEW_AFTER_MS, SESSION_COOKIE, setSessionCookies } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -68,7 +68,7 @@ export function presentedCredential(request: FastifyRequest): Presented {
   if (apiKey !== undefined) return { apiKey };
   const token = presentedToken(request);
   if (token !== undefined) return { token };
-  const cookie = request.cookies[SESSION_COOKIE];
+  const cookie = cookiesOf(request)[SESSION_COOKIE];
   return cookie ? { cookie } : {};
 }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import type { Services } from '../../service/services.js';
 import { presentedApiKey, presentedToken, refusal, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
-import { checkCsrf, clearSessionCookies, SESSION_COOKIE, setSessionCookies } from '../session.js';
+import { checkCsrf, clearSessionCookies, cookiesOf, SESSION_COOKIE, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
@@ -58,7 +58,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     },
     async (request, reply) => {
       const token = presentedToken(request);
-      const cookie = request.cookies[SESSION_COOKIE];
+      const cookie = cookiesOf(request)[SESSION_COOKIE];
       if (token !== undefined) await auth.logout(token, request.ip);
       if (cookie && cookie !== token) {
         // A cookie ends its session only with the CSRF token, as any other write made with it.

@@ -4,7 +4,7 @@ import type { Services } from '../../service/services.js';
 import { refusalLog } from '../auth/routes.js';
 import { context, presentedToken } from '../credentials.js';
 import { errorResponses, security, uidParams } from '../schemas.js';
-import { checkCsrf, SESSION_COOKIE } from '../session.js';
+import { checkCsrf, cookiesOf, SESSION_COOKIE } from '../session.js';
 
 const tags = ['users'];
 // Past the policy's 1,024 characters, so that the policy's own message names the rule; the
@@ -18,7 +18,7 @@ export async function passwordRoutes(app: FastifyInstance, { services }: { servi
   /** The caller's own session, when it presents one: a password change leaves it signed in. */
   async function callerSession(request: FastifyRequest): Promise<string | undefined> {
     const token = presentedToken(request);
-    const cookie = token === undefined ? request.cookies[SESSION_COOKIE] : undefined;
+    const cookie = token === undefined ? cookiesOf(request)[SESSION_COOKIE] : undefined;
     if (cookie) checkCsrf(request);
     const presented = token ?? cookie;
     return presented ? (await auth.session(presented))?.sessionUid : undefined;
