@@ -186,8 +186,8 @@ eachDatabase(
       const services = createServices(store, { secret: SECRET, now: () => h().clock.now, authFailuresPerMinute: 1 });
       await store.close();
       const address = freshAddress();
-      await assert.rejects(services.authenticator.authenticate({ apiKey: key.apiKey }, { address }), (err: Error) => !/Unauthorized/.test(err.message));
-      await assert.rejects(services.authenticator.authenticate({ token: h().admin.token }, { address }));
+      await assert.rejects(async () => services.authenticator.authenticate({ apiKey: key.apiKey }, { address }), (err: Error) => !/Unauthorized/.test(err.message));
+      await assert.rejects(async () => services.authenticator.authenticate({ token: h().admin.token }, { address }));
       // Refusals needing no database still work, and the first one is answered as itself.
       assert.equal(refusedAs(await services.authenticator.authenticate({ apiKey: 'kw_nope' }, { address })), 'Unauthorized', 'the thrown attempts were not counted');
       assert.equal(refusedAs(await services.authenticator.authenticate({ apiKey: 'kw_nope' }, { address })), 'TooManyRequests');

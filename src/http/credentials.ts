@@ -5,11 +5,11 @@
  * assumes; the console's session cookie comes last. The cookie's CSRF check and its renewal are
  * transport, so they are here. Routes opt in with `onRequest: app.authenticate`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { KeywardError } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
-import type { AuthRefused, Presented } from '../service/authenticate.js';
+import type { AuthOutcome, AuthRefused, Presented } from '../service/authenticate.js';
 import type { RequestContext } from '../service/context.js';
 import type { Services } from '../service/services.js';
 import { checkCsrf, clearSessionCookies, cookiesOf, RENEW_AFTER_MS, SESSION_COOKIE, setSessionCookies } from './session.js';
@@ -19,7 +19,8 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyInstance {
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** The onRequest hook of every authenticated route: sets request.principal, or refuses. */
+    authenticate: onRequestHookHandler;
   }
 }
 
@@ -85,18 +86,31 @@ export function refusal(outcome: AuthRefused, presented: Presented): KeywardErro
 export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
   const { auth, authenticator, now } = opts.services;
   app.decorateRequest('principal', null);
-  app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Callback-style, and answered without a promise where authenticate needs no I/O (a cached
+  // key): this runs on every authenticated request.
+  app.decorate('authenticate', function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const presented = presentedCredential(request);
-    const cookie = presented.cookie !== undefined;
-    if (cookie) checkCsrf(request);
-    const outcome = await authenticator.authenticate(presented, { address: request.ip });
-    if (!outcome.ok) {
-      if (cookie) clearSessionCookies(reply);
-      throw refusal(outcome, presented);
-    }
-    request.principal = outcome.principal;
-    // Keep a working person signed in: renew the cookie once its token is a few minutes old
-    // (not on every request: a Set-Cookie on every answer is a write for nothing).
-    if (cookie && outcome.session && now() - outcome.session.issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.renew(outcome.session));
+    if (presented.cookie !== undefined) checkCsrf(request);
+    const outcome = authenticator.authenticate(presented, { address: request.ip });
+    if (outcome instanceof Promise) outcome.then((o) => done(admit(request, reply, presented, o)), done);
+    else done(admit(request, reply, presented, outcome));
   });
+
+  /** Sets the principal, or gives the refusal to answer with. Never throws: `done` is called with its result, once. */
+  function admit(request: FastifyRequest, reply: FastifyReply, presented: Presented, outcome: AuthOutcome): FastifyError | undefined {
+    try {
+      const cookie = presented.cookie !== undefined;
+      if (!outcome.ok) {
+        if (cookie) clearSessionCookies(reply);
+        return refusal(outcome, presented) as FastifyError;
+      }
+      request.principal = outcome.principal;
+      // Keep a working person signed in: renew the cookie once its token is a few minutes old
+      // (not on every request: a Set-Cookie on every answer is a write for nothing).
+      if (cookie && outcome.session && now() - outcome.session.issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.renew(outcome.session));
+      return undefined;
+    } catch (err) {
+      return err as FastifyError;
+    }
+  }
 });

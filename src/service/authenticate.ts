@@ -23,7 +23,7 @@
  */
 import type { ErrorCode } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
-import type { KeyWithPrincipal, VerifyFailure } from '../domain/verification.js';
+import type { KeyWithPrincipal, Verification, VerifyFailure } from '../domain/verification.js';
 import type { LiveSession } from './auth.js';
 import type { FailureLimiter } from './failureLimiter.js';
 import type { LastUsedRecorder } from './lastUsed.js';
@@ -96,6 +96,12 @@ export interface AuthRefused {
 
 export type AuthOutcome<Success = KeyAuthenticated | SessionAuthenticated> = Success | AuthRefused;
 
+/**
+ * An outcome now, or a promise of one. A cached key, a bad shape, or no credential at all needs no
+ * I/O, and is answered without a promise: this runs on every request.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 const KEY_REFUSALS: Record<VerifyFailure, AuthFailureCode> = {
   // A wrong key and an unknown key read the same.
   NOT_FOUND: 'Unauthorized',
@@ -117,30 +123,37 @@ export interface AuthenticatorDeps {
 export class Authenticator {
   constructor(private readonly deps: AuthenticatorDeps) {}
 
-  authenticate(presented: { apiKey: string }, context: AuthContext): Promise<AuthOutcome<KeyAuthenticated>>;
-  authenticate(presented: { token: string } | { cookie: string }, context: AuthContext): Promise<AuthOutcome<SessionAuthenticated>>;
-  authenticate(presented: Presented, context: AuthContext): Promise<AuthOutcome>;
-  async authenticate(presented: Presented, context: AuthContext): Promise<AuthOutcome> {
+  authenticate(presented: { apiKey: string }, context: AuthContext): MaybePromise<AuthOutcome<KeyAuthenticated>>;
+  authenticate(presented: { token: string } | { cookie: string }, context: AuthContext): MaybePromise<AuthOutcome<SessionAuthenticated>>;
+  authenticate(presented: Presented, context: AuthContext): MaybePromise<AuthOutcome>;
+  authenticate(presented: Presented, context: AuthContext): MaybePromise<AuthOutcome> {
     const counted = context.countFailures !== false;
     // Read before the check, so that the failure which reaches the budget is still answered as
     // itself, and only the ones after it are refused as too many.
     const retryAfter = counted ? this.deps.failures.blockedFor(context.address) : 0;
-    const outcome = await this.check(presented, context);
+    const outcome = this.check(presented, context);
+    return outcome instanceof Promise
+      ? outcome.then((o) => this.count(o, counted, retryAfter, context.address))
+      : this.count(outcome, counted, retryAfter, context.address);
+  }
+
+  private count(outcome: AuthOutcome, counted: boolean, retryAfter: number, address: string): MaybePromise<AuthOutcome> {
     if (outcome.ok || !counted) return outcome;
     if (retryAfter > 0) return { ok: false, code: 'TooManyRequests', retryAfter };
-    await this.deps.failures.fail(context.address);
-    return outcome;
+    return this.deps.failures.fail(address).then(() => outcome);
   }
 
-  private check(presented: Presented, context: AuthContext): Promise<AuthOutcome> {
-    if (presented.apiKey !== undefined) return this.key(presented.apiKey, context);
+  private check(presented: Presented, context: AuthContext): MaybePromise<AuthOutcome> {
+    if (presented.apiKey !== undefined) {
+      const v = this.deps.verifier.verify(presented.apiKey);
+      return v instanceof Promise ? v.then((found) => this.keyOutcome(found, context)) : this.keyOutcome(v, context);
+    }
     const token = presented.token ?? presented.cookie;
     if (token !== undefined) return this.session(token);
-    return Promise.resolve(UNAUTHORIZED);
+    return UNAUTHORIZED;
   }
 
-  private async key(candidate: string, context: AuthContext): Promise<AuthOutcome> {
-    const v = await this.deps.verifier.verify(candidate);
+  private keyOutcome(v: Verification, context: AuthContext): AuthOutcome {
     if (!v.ok) {
       if (!v.key || (context.tenantUid !== undefined && v.principal!.tenantUid !== context.tenantUid)) return UNAUTHORIZED;
       // Issue 12: a retired previous secret is refused here as ApiKeyRotated (counted like any refusal).
