@@ -4,22 +4,18 @@ import { type Config, ConfigError, loadConfig } from '../config.js';
 import { KeywardError } from '../domain/errors.js';
 import { buildApp } from '../http/app.js';
 import { loggerOptions } from '../http/logging.js';
+import { logDestination } from './logDestination.js';
 import { bootstrap, createServices, DEFAULT_TENANT } from '../service/services.js';
 import { Store } from '../store/store.js';
 
 export async function serve(config: Config = loadConfig()): Promise<void> {
-  // Log lines are buffered and written 4 KB at a time, or at least every quarter second: a
+  // Log lines are buffered and written 8 KB at a time, or at least every quarter second: a
   // write per request line would cost a system call each, a good part of the server's CPU under
   // load. The cost: a kill -9 can lose the last quarter second of log lines (never data: that is
-  // in the database); a clean stop writes them all.
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // in the database); a clean stop writes them all (see logDestination.ts).
+  const destination = logDestination({ fd: 1 });
   const logger = pino(loggerOptions(config.logLevel), destination);
-  const flusher = setInterval(() => destination.flush(), 250);
-  flusher.unref();
-  const exit = (code: number) => {
-    clearInterval(flusher);
-    logger.flush(() => process.exit(code));
-  };
+  const exit = (code: number) => logger.flush(() => process.exit(code));
   const store = await Store.open(config.databaseUrl);
   // Database files left readable by other users by an older Keyward, made private at open.
   for (const note of store.connection.notes) logger.warn(note);

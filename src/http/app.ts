@@ -19,6 +19,7 @@ import { docsRoutes } from './docs.js';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.js';
 import { standardHeaders } from './headers.js';
 import { healthRoutes } from './health/routes.js';
+import { logsAt } from './logging.js';
 import { registerJsonBody } from './jsonBody.js';
 // For its declaration of app.publicOrigin, read by the session cookies and the CSRF check.
 import './publicUrl.js';
@@ -129,8 +130,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
   });
 
+  // The access line's fields (the response time reads the clock) are built only where the line
+  // is written: at log level warn they would be thrown away on every request.
+  const accessLog = opts.logger !== undefined && logsAt(opts.logger, 'info');
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    if (accessLog) request.log.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
     // Stopping: a connection whose request has just been answered is idle now; close it rather
     // than keep the shutdown waiting for it until the deadline.
     if (closing) app.server.closeIdleConnections();
@@ -156,7 +160,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(docsRoutes);
 
-  await app.register(cookie);
+  // No parsing hook: most requests carry an API key or a token, not the console's cookie, and
+  // are not worth a parse; cookiesOf (session.ts) reads the header when a cookie is asked for.
+  await app.register(cookie, { hook: false });
   await app.register(credentials, { services: opts.services });
   await app.register(healthRoutes, { services: opts.services });
   await app.register(authRoutes, { services: opts.services });

@@ -1,35 +1,28 @@
 /**
- * Turns a request's credential into a principal. An API key (the `ApiKey` header in any case,
+ * Which credential a request presents, and the request hook that authenticates it through the one
+ * authenticate use case (service/authenticate.ts). An API key (the `ApiKey` header in any case,
  * or `?ApiKey=`) wins over a session token (`Authorization`, raw or `Bearer`), as Palette's SDK
- * assumes; the console's session cookie comes last. Routes opt in with `onRequest: app.authenticate`.
+ * assumes; the console's session cookie comes last. The cookie's CSRF check and its renewal are
+ * transport, so they are here. Routes opt in with `onRequest: app.authenticate`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { KeywardError } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
-import type { VerifyFailure } from '../domain/verification.js';
+import type { AuthOutcome, AuthRefused, Presented } from '../service/authenticate.js';
 import type { RequestContext } from '../service/context.js';
-import type { FailureLimiter } from '../service/failureLimiter.js';
 import type { Services } from '../service/services.js';
-import { checkCsrf, clearSessionCookies, RENEW_AFTER_MS, SESSION_COOKIE, setSessionCookies } from './session.js';
+import { checkCsrf, clearSessionCookies, cookiesOf, RENEW_AFTER_MS, SESSION_COOKIE, setSessionCookies } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
   interface FastifyInstance {
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** The onRequest hook of every authenticated route: sets request.principal, or refuses. */
+    authenticate: onRequestHookHandler;
   }
 }
-
-const KEY_FAILURES: Record<VerifyFailure, () => KeywardError> = {
-  NOT_FOUND: () => new KeywardError('Unauthorized', 'The API key is not valid.'),
-  INACTIVE: () => new KeywardError('ApiKeyInactive'),
-  EXPIRED: () => new KeywardError('ApiKeyExpired'),
-};
-
-/** The 401 for a key that failed verification; a wrong key and an unknown key read the same. */
-export const keyFailure = (code: VerifyFailure) => KEY_FAILURES[code]();
 
 /**
  * The presented API key, from the header or, as Palette allows, the query string. An empty one
@@ -65,82 +58,59 @@ export function context(request: FastifyRequest): RequestContext {
   return { actor: request.principal, address: request.ip };
 }
 
-/**
- * Runs `attempt` under the request address's guessing budget: a 401 from `attempt` counts
- * against the address, and once the address is past its budget its failures are answered with
- * `refuse(retryAfter)` instead, and no longer counted.
- *
- * A blocked address still has its credential checked, and a valid one still gets through: one
- * address is often many people (a NAT, an office proxy), and one of them guessing must not lock
- * the others out. The check stays cheap for what a flood sends: a key with a bad checksum is
- * refused before any hashing or lookup, a forged token at its signature, and a known key is a
- * cache hit. The trade-off: a key with a valid checksum that is not cached (anyone can compute
- * a CRC32) now costs a blocked address one indexed read, as it costs any address; before, the
- * block refused it without one. That read is what one valid key costs anyway, and a 190-bit
- * key cannot be guessed, so the block no longer guards the keys; it keeps a flood from costing
- * a database write per request (a blocked address's failures are not counted) and tells the
- * flooding client to back off.
- */
-export async function limitFailures<T>(
-  limiter: FailureLimiter,
-  request: FastifyRequest,
-  attempt: () => Promise<T>,
-  refuse: (retryAfter: number) => KeywardError,
-): Promise<T> {
-  const retryAfter = limiter.blockedFor(request.ip);
-  try {
-    return await attempt();
-  } catch (err) {
-    if (err instanceof KeywardError && err.status === 401) {
-      if (retryAfter > 0) throw refuse(retryAfter);
-      await limiter.fail(request.ip);
-    }
-    throw err;
-  }
-}
-
 export const tooManyFailuresMessage = (retryAfter: number) =>
   `Too many requests with invalid credentials from your address. Try again in ${retryAfter} seconds.`;
 
 export const tooManyFailures = (retryAfter: number) => new KeywardError('TooManyRequests', tooManyFailuresMessage(retryAfter), { retryAfter });
 
-export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
-  const { auth, lastUsed, now, credentialFailures } = opts.services;
-  app.decorateRequest('principal', null);
-  app.decorate('authenticate', (request: FastifyRequest, reply: FastifyReply) =>
-    limitFailures(credentialFailures, request, () => resolvePrincipal(request, reply), tooManyFailures),
-  );
+/** The credential the request presents: the first of API key, token and session cookie. */
+export function presentedCredential(request: FastifyRequest): Presented {
+  const apiKey = presentedApiKey(request);
+  if (apiKey !== undefined) return { apiKey };
+  const token = presentedToken(request);
+  if (token !== undefined) return { token };
+  const cookie = cookiesOf(request)[SESSION_COOKIE];
+  return cookie ? { cookie } : {};
+}
 
-  async function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const key = presentedApiKey(request);
-    if (key !== undefined) {
-      const result = await auth.verifyKey(key);
-      if (!result.ok) throw keyFailure(result.code);
-      lastUsed.record(result.key.uid, now());
-      request.principal = result.principal;
-      return;
-    }
-    const token = presentedToken(request);
-    if (token !== undefined) {
-      const principal = await auth.principalFromToken(token);
-      if (!principal) throw new KeywardError('Unauthorized', 'The session token is invalid or has expired. Sign in again.');
-      request.principal = principal;
-      return;
-    }
-    const cookie = request.cookies[SESSION_COOKIE];
-    if (cookie) {
-      checkCsrf(request);
-      const session = await auth.session(cookie);
-      if (!session) {
-        clearSessionCookies(reply);
-        throw new KeywardError('Unauthorized', 'Your session has expired. Sign in again.', { details: { session: 'expired' } });
+/** The error for a refusal, in words for the credential refused. A wrong key and an unknown key read the same. */
+export function refusal(outcome: AuthRefused, presented: Presented): KeywardError {
+  if (outcome.code === 'TooManyRequests') return tooManyFailures(outcome.retryAfter ?? 1);
+  if (outcome.code !== 'Unauthorized') return new KeywardError(outcome.code);
+  if (presented.apiKey !== undefined) return new KeywardError('Unauthorized', 'The API key is not valid.');
+  if (presented.token !== undefined) return new KeywardError('Unauthorized', 'The session token is invalid or has expired. Sign in again.');
+  if (presented.cookie !== undefined) return new KeywardError('Unauthorized', 'Your session has expired. Sign in again.', { details: { session: 'expired' } });
+  return new KeywardError('Unauthorized', 'Send an ApiKey header or an Authorization token from POST /v1/auth/authenticate.');
+}
+
+export const credentials = fp(async (app: FastifyInstance, opts: { services: Services }) => {
+  const { auth, authenticator, now } = opts.services;
+  app.decorateRequest('principal', null);
+  // Callback-style, and answered without a promise where authenticate needs no I/O (a cached
+  // key): this runs on every authenticated request.
+  app.decorate('authenticate', function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const presented = presentedCredential(request);
+    if (presented.cookie !== undefined) checkCsrf(request);
+    const outcome = authenticator.authenticate(presented, { address: request.ip });
+    if (outcome instanceof Promise) outcome.then((o) => done(admit(request, reply, presented, o)), done);
+    else done(admit(request, reply, presented, outcome));
+  });
+
+  /** Sets the principal, or gives the refusal to answer with. Never throws: `done` is called with its result, once. */
+  function admit(request: FastifyRequest, reply: FastifyReply, presented: Presented, outcome: AuthOutcome): FastifyError | undefined {
+    try {
+      const cookie = presented.cookie !== undefined;
+      if (!outcome.ok) {
+        if (cookie) clearSessionCookies(reply);
+        return refusal(outcome, presented) as FastifyError;
       }
-      request.principal = session.principal;
+      request.principal = outcome.principal;
       // Keep a working person signed in: renew the cookie once its token is a few minutes old
       // (not on every request: a Set-Cookie on every answer is a write for nothing).
-      if (now() - session.issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.renew(session));
-      return;
+      if (cookie && outcome.session && now() - outcome.session.issuedAt > RENEW_AFTER_MS) setSessionCookies(request, reply, auth.renew(outcome.session));
+      return undefined;
+    } catch (err) {
+      return err as FastifyError;
     }
-    throw new KeywardError('Unauthorized', 'Send an ApiKey header or an Authorization token from POST /v1/auth/authenticate.');
   }
 });

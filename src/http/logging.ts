@@ -149,6 +149,11 @@ function serializeError(err: Error) {
   return out;
 }
 
+/** Whether `logger` writes lines of `level` (its level is set once, at start). */
+export function logsAt(logger: { level: string }, level: 'info' | 'warn'): boolean {
+  return (pino.levels.values[logger.level] ?? Number.POSITIVE_INFINITY) <= pino.levels.values[level];
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,

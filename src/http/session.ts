@@ -30,9 +30,18 @@ function cookieOptions(request: FastifyRequest, httpOnly: boolean) {
   };
 }
 
+/** The request's cookies, parsed on first use (the cookie plugin does not parse every request's). */
+export function cookiesOf(request: FastifyRequest): Record<string, string | undefined> {
+  if (!request.cookies) {
+    const header = request.headers.cookie;
+    request.cookies = header ? request.server.parseCookie(header) : {};
+  }
+  return request.cookies;
+}
+
 export function setSessionCookies(request: FastifyRequest, reply: FastifyReply, token: string, csrf?: string): void {
   reply.setCookie(SESSION_COOKIE, token, cookieOptions(request, true));
-  reply.setCookie(CSRF_COOKIE, csrf ?? request.cookies[CSRF_COOKIE] ?? randomBytes(24).toString('base64url'), cookieOptions(request, false));
+  reply.setCookie(CSRF_COOKIE, csrf ?? cookiesOf(request)[CSRF_COOKIE] ?? randomBytes(24).toString('base64url'), cookieOptions(request, false));
 }
 
 /**
@@ -45,7 +54,7 @@ export function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, de
 }
 
 /** The request's cookies, for finding a known device's. */
-export const cookieJar = (request: FastifyRequest): CookieJar => (name) => request.cookies[name];
+export const cookieJar = (request: FastifyRequest): CookieJar => (name) => cookiesOf(request)[name];
 
 export function clearSessionCookies(reply: FastifyReply): void {
   reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -59,7 +68,7 @@ export function checkCsrf(request: FastifyRequest): void {
   if (origin !== undefined && origin !== expectedOrigin(request)) {
     throw new KeywardError('Forbidden', 'Cross-origin requests with the session cookie are not allowed.');
   }
-  const expected = request.cookies[CSRF_COOKIE];
+  const expected = cookiesOf(request)[CSRF_COOKIE];
   const given = request.headers[CSRF_HEADER];
   if (!expected || typeof given !== 'string' || !safeEqual(expected, given)) {
     throw new KeywardError('Forbidden', 'The CSRF token is missing or wrong. Reload the page and try again.');

@@ -1,7 +1,6 @@
-/** Sign-in, sessions and their tokens, and turning a credential into a principal. */
+/** Sign-in, sessions and their tokens. Authenticating a request with them is authenticate.ts's. */
 import { KeywardError } from '../domain/errors.js';
 import { isTenantAdmin, type Principal } from '../domain/model.js';
-import type { Verification } from '../domain/verification.js';
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry, newUid } from './context.js';
@@ -10,7 +9,6 @@ import { verifyPassword } from './passwords.js';
 import { RefusalAudit, type RefusalLog } from './refusalAudit.js';
 import { SignInGuard, type SignInLimits } from './signInGuard.js';
 import { SESSION_LIFETIME_MS, TokenIssuer } from './tokens.js';
-import type { KeyVerifier } from './verifier.js';
 
 export { defaultSignInLimits, type SignInLimits } from './signInGuard.js';
 
@@ -46,7 +44,7 @@ export class AuthService {
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits; verifier: KeyVerifier; onError?: (err: unknown) => void },
+    private readonly opts: { secret: string; now: () => number; signInLimits: SignInLimits; onError?: (err: unknown) => void },
   ) {
     this.tokens = new TokenIssuer(opts.secret, opts.now);
     this.guard = new SignInGuard(store, { limits: opts.signInLimits, now: opts.now });
@@ -119,19 +117,16 @@ export class AuthService {
     return { principal: this.toPrincipal(user), sessionUid: session.uid, issuedAt: claims.issuedAt, expiresAt: session.expiresAt };
   }
 
-  async principalFromToken(token: string): Promise<Principal | undefined> {
-    return (await this.session(token))?.principal;
-  }
-
   /** A fresh token for a live session (the console's cookie renewal). */
   renew(s: LiveSession): string {
     return this.tokens.issue({ sub: s.principal.userUid, tid: s.principal.tenantUid, sid: s.sessionUid }, s.expiresAt);
   }
 
-  /** `GET /v1/auth/refresh/{token}`: a fresh token for the same session, while it lives. */
-  async refresh(token: string, address: string): Promise<string> {
-    const s = await this.session(token);
-    if (!s) throw new KeywardError('Unauthorized', 'The token is invalid or has expired, or its session has ended. Sign in again.');
+  /**
+   * `GET /v1/auth/refresh/{token}`: a fresh token for the same session, which the token has
+   * authenticated (see authenticate.ts: a bad token is a credential failure like any other).
+   */
+  async refresh(s: LiveSession, address: string): Promise<string> {
     const now = this.opts.now();
     await this.store.audits.insert(auditEntry({ actor: s.principal, address }, now, 'auth.refresh', userResource({ uid: s.principal.userUid, email: s.principal.email }), { session: s.sessionUid }));
     return this.renew(s);
@@ -153,10 +148,5 @@ export class AuthService {
       await tx.audits.insert(auditEntry({ actor: principal, address }, now, 'auth.logout', userResource(found.user), { session: claims.sid }));
       return true;
     });
-  }
-
-  /** Verifies a presented API key (see verifier.ts). */
-  verifyKey(candidate: string): Promise<Verification> {
-    return this.opts.verifier.verify(candidate);
   }
 }

@@ -10,7 +10,7 @@
  * most `max + N - 1` counted failures a window.
  *
  * Refusing means refusing failures: a blocked address's valid credentials still get through
- * (see `limitFailures` in http/credentials.ts for why, and what that costs). It is only as good
+ * (see service/authenticate.ts for why, and what that costs). It is only as good
  * as the addresses it sees: behind a proxy, set KEYWARD_TRUST_PROXY, or every client shares the
  * proxy's address and its budget. An address is counted under its network key (an IPv6 client's
  * /64, see domain/networkAddress.ts): otherwise each of the 2^64 addresses one IPv6 client holds

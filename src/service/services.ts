@@ -6,6 +6,7 @@ import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
 import type { KeyChangeBus } from './keyChanges/bus.js';
 import { InProcessKeyChangeBus } from './keyChanges/inProcess.js';
 import { NotificationKeyChangeBus } from './keyChanges/overNotifications.js';
+import { Authenticator } from './authenticate.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
 import { PasswordService } from './passwordChanges.js';
@@ -40,11 +41,11 @@ export interface Services {
   keys: KeyService;
   users: UserService;
   auth: AuthService;
+  /** Authenticates a request's credential: the one place failures are counted and key use recorded. */
+  authenticator: Authenticator;
   passwords: PasswordService;
   audits: AuditService;
   tenantNames: TenantNames;
-  /** Failed credential presentations per address (see failureLimiter.ts). */
-  credentialFailures: FailureLimiter;
   lastUsed: LastUsedRecorder;
   cache: VerificationCache;
   /** Carries key changes to this instance's cache and to every other instance's. */
@@ -75,7 +76,9 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const lastUsed = new LastUsedRecorder(store, opts.lastUsedFlushMs ?? 30_000, onError);
   const signInLimits = opts.signInLimits ?? defaultSignInLimits;
   const failureWindowMs = 60_000;
-  const auth = new AuthService(store, { secret: opts.secret, now, signInLimits, verifier, onError });
+  const auth = new AuthService(store, { secret: opts.secret, now, signInLimits, onError });
+  const credentialFailures = new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: failureWindowMs, now, shared: store.credentialFailures, onError });
+  const authenticator = new Authenticator({ verifier, sessions: auth, failures: credentialFailures, lastUsed, now });
   const auditRetentionDays = opts.auditRetentionDays ?? 365;
   // Failures only matter inside their limit's window, and sessions until they end: forget older
   // ones now and then. Audit
@@ -111,7 +114,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     passwords: new PasswordService(store, { now, auth }),
     audits: new AuditService(store),
     tenantNames: new TenantNames(store),
-    credentialFailures: new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: failureWindowMs, now, shared: store.credentialFailures, onError }),
+    authenticator,
     async start() {
       await keyChanges.start();
       lastUsed.start();

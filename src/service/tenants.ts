@@ -10,9 +10,12 @@ export class TenantNames {
 
   constructor(private readonly store: Store) {}
 
-  async of(tenantUid: string): Promise<string> {
-    const known = this.names.get(tenantUid);
-    if (known !== undefined) return known;
+  /** The name at once when known, which is nearly always: no promise on that path. */
+  of(tenantUid: string): string | Promise<string> {
+    return this.names.get(tenantUid) ?? this.read(tenantUid);
+  }
+
+  private async read(tenantUid: string): Promise<string> {
     const tenant = await this.store.tenants.findByUid(tenantUid);
     if (tenant) this.names.set(tenantUid, tenant.name);
     return tenant?.name ?? '';

@@ -19,6 +19,21 @@ describe('verification cache', () => {
     assert.equal(cache.get('h2'), undefined, 'least recently used is gone');
   });
 
+  it('keeps a key in use however many others come and go, and outlives half the cache of newer ones after its last use', () => {
+    const cache = new VerificationCache({ maxEntries: 10, ttlMs: 60_000, now: () => 0 });
+    cache.set('hot', record('hot'), cache.epoch());
+    for (let i = 0; i < 1000; i++) {
+      cache.set(`h${i}`, record(`k${i}`), cache.epoch());
+      if (i % 4 === 0) assert.ok(cache.get('hot'), `the key in use is still there after ${i} others`);
+      assert.ok(cache.size <= 10);
+    }
+    assert.ok(cache.get('hot'));
+    for (let i = 0; i < 5; i++) cache.set(`late${i}`, record(`late${i}`), cache.epoch());
+    assert.ok(cache.get('hot'), 'after its last use, it outlives at least half the cache of newer entries');
+    for (let i = 0; i < 10; i++) cache.set(`later${i}`, record(`later${i}`), cache.epoch());
+    assert.equal(cache.get('hot'), undefined, 'unused, it goes in time');
+  });
+
   it('forgets entries after the TTL', () => {
     const clock = { now: 0 };
     const cache = new VerificationCache({ maxEntries: 10, ttlMs: 1000, now: () => clock.now });

@@ -17,6 +17,8 @@ import type { KeyChangeListener } from './keyChanges/bus.js';
 interface Entry {
   value: KeyWithPrincipal;
   storedAt: number;
+  /** The cache's move count when this entry was last moved to the newest end. */
+  movedAt: number;
 }
 
 export interface VerificationCacheOptions {
@@ -31,6 +33,8 @@ export class VerificationCache {
   private readonly entries = new Map<string, Entry>();
   private readonly hashByUid = new Map<string, string>();
   private evictions = 0;
+  /** Entries moved to the newest end so far (stored, or used when no longer among the newest). */
+  private moves = 0;
 
   constructor(private readonly opts: VerificationCacheOptions) {}
 
@@ -50,16 +54,22 @@ export class VerificationCache {
       this.remove(hash, entry.value.key.uid);
       return undefined;
     }
-    // Re-insert to mark it most recently used (a Map iterates in insertion order).
-    this.entries.delete(hash);
-    this.entries.set(hash, entry);
+    // Re-insert to mark it most recently used (a Map iterates in insertion order), but only once
+    // it is no longer among the newest half: until then it cannot be the next to go, and a hit
+    // costs no delete and insert (which, on the hot path, was the cache's main cost). An entry
+    // in use still outlives at least half the cache's worth of newer ones.
+    if (this.moves - entry.movedAt >= this.opts.maxEntries / 2) {
+      entry.movedAt = ++this.moves;
+      this.entries.delete(hash);
+      this.entries.set(hash, entry);
+    }
     return entry.value;
   }
 
   set(hash: string, value: KeyWithPrincipal, epochAtLookup: number): void {
     if (epochAtLookup !== this.evictions || this.opts.maxEntries <= 0) return;
     this.entries.delete(hash);
-    this.entries.set(hash, { value, storedAt: this.opts.now() });
+    this.entries.set(hash, { value, storedAt: this.opts.now(), movedAt: ++this.moves });
     this.hashByUid.set(value.key.uid, hash);
     while (this.entries.size > this.opts.maxEntries) {
       const [oldest, entry] = this.entries.entries().next().value as [string, Entry];

@@ -13,6 +13,8 @@ import { evaluateKey, type Verification } from '../domain/verification.js';
 import type { Store } from '../store/store.js';
 import type { VerificationCache } from './verificationCache.js';
 
+const NOT_FOUND: Verification = Object.freeze({ ok: false, code: 'NOT_FOUND' });
+
 export class KeyVerifier {
   constructor(
     private readonly store: Store,
@@ -25,14 +27,22 @@ export class KeyVerifier {
     },
   ) {}
 
-  async verify(candidate: string): Promise<Verification> {
-    if (!isWellFormedApiKey(candidate)) return { ok: false, code: 'NOT_FOUND' };
+  /**
+   * The verdict, at once where no I/O is needed (a bad shape, a cache hit), or a promise of it
+   * after the database lookup: the common case costs no promise.
+   */
+  verify(candidate: string): Verification | Promise<Verification> {
+    if (!isWellFormedApiKey(candidate)) return NOT_FOUND;
     const cacheId = hash('sha256', candidate, 'base64');
     const trusted = this.opts.cacheTrusted();
     if (trusted) {
       const hit = this.cache.get(cacheId);
       if (hit) return evaluateKey(hit, this.opts.now());
     }
+    return this.lookup(candidate, cacheId, trusted);
+  }
+
+  private async lookup(candidate: string, cacheId: string, trusted: boolean): Promise<Verification> {
     const epoch = this.cache.epoch();
     const found = await this.store.apiKeys.findByHash(hashApiKey(this.opts.secret, candidate));
     if (found && trusted && this.opts.cacheTrusted()) this.cache.set(cacheId, found, epoch);

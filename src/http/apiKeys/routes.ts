@@ -2,6 +2,9 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import type { FastifyInstance } from 'fastify';
 import { forbidden } from '../../domain/errors.js';
 import { toRfc3339 } from '../../domain/expiry.js';
+import type { AuthFailureCode } from '../../service/authenticate.js';
+import type { RequestContext } from '../../service/context.js';
+import type { KeyService } from '../../service/keys.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
 import { listmeta, parsePaging, v1ApiKey } from '../schemas.js';
@@ -12,7 +15,7 @@ import * as s from './schemas.js';
 export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { services: Services }) {
   // Request types come from each route's schema.
   const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
-  const { keys, auth, now } = services;
+  const { keys, authenticator, now } = services;
   const onRequest = app.authenticate;
 
   app.post('/v1/apiKeys', { schema: s.createKey, onRequest }, async (request, reply) => {
@@ -87,16 +90,28 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
     const ctx = context(request);
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin, or an API key of one, can verify keys.');
     const { key } = request.body;
-    const result = await auth.verifyKey(key);
-    // Another tenant's key is reported exactly as a key that does not exist.
-    if (!result.principal || result.principal.tenantUid !== ctx.actor.tenantUid) return { valid: false, code: 'NOT_FOUND' };
+    // The caller authenticated itself through the request hook; the key it relays is someone
+    // else's, so its refusals do not count against the caller's address (see AuthContext). Another
+    // tenant's key is refused exactly as a key that does not exist.
+    const outcome = await authenticator.authenticate({ apiKey: key }, { address: ctx.address, countFailures: false, tenantUid: ctx.actor.tenantUid });
+    const found = outcome.ok ? outcome : outcome.found;
+    if (!found) return { valid: false, code: 'NOT_FOUND' };
     return {
-      valid: result.ok,
-      code: result.code,
-      keyUid: result.key?.uid,
-      userUid: result.principal.userUid,
-      tenantUid: result.principal.tenantUid,
-      expiry: result.key ? toRfc3339(result.key.expiry) : undefined,
+      valid: outcome.ok,
+      code: outcome.ok ? 'VALID' : VERIFY_CODES[outcome.code],
+      keyUid: found.key.uid,
+      userUid: found.principal.userUid,
+      tenantUid: found.principal.tenantUid,
+      expiry: toRfc3339(found.key.expiry),
     };
   });
 }
+
+/** Verify's codes (Palette's) for the refusals a relayed key can get. */
+const VERIFY_CODES: Record<AuthFailureCode, 'NOT_FOUND' | 'INACTIVE' | 'EXPIRED'> = {
+  Unauthorized: 'NOT_FOUND',
+  ApiKeyInactive: 'INACTIVE',
+  ApiKeyExpired: 'EXPIRED',
+  // Not given when failures are not counted; a key that cannot be used is not valid.
+  TooManyRequests: 'NOT_FOUND',
+};

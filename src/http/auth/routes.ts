@@ -4,8 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { Services } from '../../service/services.js';
-import { keyFailure, limitFailures, presentedApiKey, presentedToken, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
-import { checkCsrf, clearSessionCookies, cookieJar, SESSION_COOKIE, setDeviceCookie, setSessionCookies } from '../session.js';
+import { presentedApiKey, presentedToken, refusal, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
+import { checkCsrf, clearSessionCookies, cookieJar, cookiesOf, SESSION_COOKIE, setDeviceCookie, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
 
 const tags = ['auth'];
@@ -25,7 +25,7 @@ export const refusalLog = (request: FastifyRequest) => (fields: Record<string, u
 export async function authRoutes(untyped: FastifyInstance, { services }: { services: Services }) {
   // Request types come from each route's schema.
   const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
-  const { auth, lastUsed, now, credentialFailures } = services;
+  const { auth, authenticator } = services;
 
   app.post(
     '/v1/auth/authenticate',
@@ -68,7 +68,7 @@ export async function authRoutes(untyped: FastifyInstance, { services }: { servi
     },
     async (request, reply) => {
       const token = presentedToken(request);
-      const cookie = request.cookies[SESSION_COOKIE];
+      const cookie = cookiesOf(request)[SESSION_COOKIE];
       if (token !== undefined) await auth.logout(token, request.ip);
       if (cookie && cookie !== token) {
         // A cookie ends its session only with the CSRF token, as any other write made with it.
@@ -100,8 +100,13 @@ export async function authRoutes(untyped: FastifyInstance, { services }: { servi
     // A bad, expired or ended token here is a credential failure like any other.
     async (request) => {
       const { token } = request.params;
-      const fresh = await limitFailures(credentialFailures, request, () => auth.refresh(token, request.ip), tooManyFailures);
-      return { Authorization: fresh, isMfa: false };
+      const outcome = await authenticator.authenticate({ token }, { address: request.ip });
+      if (!outcome.ok) {
+        throw outcome.code === 'TooManyRequests'
+          ? tooManyFailures(outcome.retryAfter ?? 1)
+          : new KeywardError('Unauthorized', 'The token is invalid or has expired, or its session has ended. Sign in again.');
+      }
+      return { Authorization: await auth.refresh(outcome.session, request.ip), isMfa: false };
     },
   );
 
@@ -117,17 +122,13 @@ export async function authRoutes(untyped: FastifyInstance, { services }: { servi
       },
     },
     async (request, reply) => {
-      const key = presentedApiKey(request);
-      if (key === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
-      const result = await limitFailures(credentialFailures, request, async () => {
-        const verdict = await auth.verifyKey(key);
-        if (!verdict.ok) throw keyFailure(verdict.code);
-        return verdict;
-      }, refuseCheck);
-      lastUsed.record(result.key.uid, now());
-      const { principal } = result;
-      reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', result.key.uid);
-      return { userUid: principal.userUid, tenantUid: principal.tenantUid, keyUid: result.key.uid };
+      const apiKey = presentedApiKey(request);
+      if (apiKey === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
+      const outcome = await authenticator.authenticate({ apiKey }, { address: request.ip });
+      if (!outcome.ok) throw outcome.code === 'TooManyRequests' ? refuseCheck(outcome.retryAfter ?? 1) : refusal(outcome, { apiKey });
+      const { principal, key } = outcome;
+      reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', key.uid);
+      return { userUid: principal.userUid, tenantUid: principal.tenantUid, keyUid: key.uid };
     },
   );
 }

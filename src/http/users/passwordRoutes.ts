@@ -5,7 +5,7 @@ import type { Services } from '../../service/services.js';
 import { refusalLog } from '../auth/routes.js';
 import { context, presentedToken } from '../credentials.js';
 import { errorResponses, newPassword, security, uidParams } from '../schemas.js';
-import { checkCsrf, cookieJar, SESSION_COOKIE } from '../session.js';
+import { checkCsrf, cookieJar, cookiesOf, SESSION_COOKIE } from '../session.js';
 
 const tags = ['users'];
 // The password presented as the current one: bounded as a new one is, with nothing to say about the policy.
@@ -20,7 +20,7 @@ export async function passwordRoutes(untyped: FastifyInstance, { services }: { s
   /** The caller's own session, when it presents one: a password change leaves it signed in. */
   async function callerSession(request: FastifyRequest): Promise<string | undefined> {
     const token = presentedToken(request);
-    const cookie = token === undefined ? request.cookies[SESSION_COOKIE] : undefined;
+    const cookie = token === undefined ? cookiesOf(request)[SESSION_COOKIE] : undefined;
     if (cookie) checkCsrf(request);
     const presented = token ?? cookie;
     return presented ? (await auth.session(presented))?.sessionUid : undefined;

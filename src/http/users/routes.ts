@@ -119,9 +119,13 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
         response: { 200: { type: 'object', properties: { orgName: str, tenantUid: str, userUid: str } }, ...errorResponses },
       },
     },
-    async (request) => {
-      const { actor } = context(request);
-      return { orgName: await tenantNames.of(actor.tenantUid), tenantUid: actor.tenantUid, userUid: actor.userUid };
+    // Not async: what API clients call to check their key, answered without a promise when the
+    // tenant's name is known (Fastify sends a plain value returned by a handler as it sends a resolved one).
+    (request) => {
+      const { tenantUid, userUid } = context(request).actor;
+      const name = tenantNames.of(tenantUid);
+      if (typeof name === 'string') return { orgName: name, tenantUid, userUid };
+      return name.then((orgName) => ({ orgName, tenantUid, userUid }));
     },
   );
 
