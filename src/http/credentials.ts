@@ -33,11 +33,11 @@ export function presentedApiKey(request: FastifyRequest): string | undefined {
   const header = request.headers.apikey;
   if (typeof header === 'string' && header.trim() !== '') return header.trim();
   if (Array.isArray(header)) return header.join(',');
-  const query = request.query as Record<string, unknown> | undefined;
-  if (query && typeof query === 'object') {
-    for (const name of Object.keys(query)) {
+  // Every route's query, whatever its schema: read as the plain object the query parser makes.
+  const query: unknown = request.query;
+  if (typeof query === 'object' && query !== null) {
+    for (const [name, value] of Object.entries(query)) {
       if (name.toLowerCase() === 'apikey') {
-        const value = query[name];
         const key = typeof value === 'string' ? value : String(value);
         if (key.trim() !== '') return key;
       }
