@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseTrustProxy, type TrustProxy } from './http/clientAddress.js';
-import { defaultConnectionLimits as limits } from './http/connections.js';
+import { type ConnectionLimits, defaultConnectionLimits as limits } from './http/connections.js';
 import { parsePublicUrl } from './http/publicUrl.js';
 import { DEFAULT_DATABASE_URL, isSharedByProcesses } from './store/databaseUrl.js';
 
-export interface Config {
+/** Settings, with the server's connection limits (their meanings are in http/connections.ts). */
+export interface Config extends ConnectionLimits {
   databaseUrl: string;
   host: string;
   port: number;
@@ -20,20 +21,6 @@ export interface Config {
   trustProxy: TrustProxy;
   /** The origin people reach Keyward at, behind a proxy: `https://keys.example.com`. */
   publicUrl?: string;
-  /** The whole request, body included, must arrive within this. */
-  requestTimeoutMs: number;
-  /** The request's headers must arrive within this (at most requestTimeoutMs). */
-  headersTimeoutMs: number;
-  /** A response must be written within this; a client reading slower is cut off. */
-  responseTimeoutMs: number;
-  /** An idle kept-alive connection is closed after this. */
-  keepAliveTimeoutMs: number;
-  /** Open connections at most; past it, one waiting for a request (or stalled) is closed to make room, else the new one. */
-  maxConnections: number;
-  /** The same for one client address (an IPv6 /64); trusted proxies are exempt. */
-  maxConnectionsPerAddress: number;
-  /** On SIGTERM, requests in flight get this long to finish before their connections are closed. */
-  shutdownTimeoutMs: number;
   /** Audit entries older than this are deleted; 0 keeps them forever. */
   auditRetentionDays: number;
   lastUsedFlushMs: number;
