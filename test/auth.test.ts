@@ -17,17 +17,7 @@ eachDatabase(
   (h) => {
     const signIn = (emailId: string, password: string, ip = '127.0.0.1') =>
       h().app.inject({ method: 'POST', url: '/v1/auth/authenticate', payload: { emailId, password }, remoteAddress: ip });
-    /** Moves the shared clock for the length of `fn` only: the harness's own tokens must stay valid. */
-    const later = async (fn: (advance: (ms: number) => void) => Promise<void>) => {
-      const saved = h().clock.now;
-      try {
-        await fn((ms) => {
-          h().clock.now += ms;
-        });
-      } finally {
-        h().clock.now = saved;
-      }
-    };
+    const later = (fn: (advance: (ms: number) => void) => Promise<void>) => h().later(fn);
 
     it('a wrong password and an unknown account get the same answer', async () => {
       const user = await h().createUser();

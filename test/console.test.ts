@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
-import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
+import { browserSkipReason, launch, screenshot, logIn as signInOnPage } from './helpers/browser.js';
 import { Store } from '../src/store/store.js';
 import { insertUsers } from './helpers/bulk.js';
 import { http, run, type ServerProcess, startServer } from './helpers/server.js';
@@ -54,13 +54,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     page = await context.newPage();
   });
 
-  async function logIn(who: { email: string; password: string }) {
-    await page.goto(server.url);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'User Menu' }).waitFor();
-  }
+  const logIn = (who: { email: string; password: string }) => signInOnPage(page, server.url, who);
 
   /** "Navigate to the User Menu, and select My API Keys." */
   async function openMyApiKeys() {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { browserSkipReason, launch, screenshot } from './helpers/browser.js';
+import { browserSkipReason, launch, screenshot, logIn as signInOnPage } from './helpers/browser.js';
 import { databases, type TestDatabase } from './helpers/databases.js';
 import { http, type ServerProcess, startServer } from './helpers/server.js';
 
@@ -57,13 +57,7 @@ for (const factory of databases()) {
       page = await context.newPage();
     });
 
-    async function logIn(who: { email: string; password: string }) {
-      await page.goto(server.url);
-      await page.getByLabel('Email').fill(who.email);
-      await page.getByLabel('Password').fill(who.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByRole('button', { name: 'User Menu' }).waitFor();
-    }
+    const logIn = (who: { email: string; password: string }) => signInOnPage(page, server.url, who);
 
     /** User Menu → Change password; returns the dialog, checked to have taken focus. */
     async function openChangePassword(): Promise<Locator> {

@@ -24,17 +24,7 @@ eachDatabase('sessions', (h) => {
     const jar = Object.fromEntries(res.cookies.map((c) => [c.name, c.value]));
     return { cookie: `keyward_session=${jar.keyward_session}; keyward_csrf=${jar.keyward_csrf}`, csrf: jar.keyward_csrf!, session: jar.keyward_session! };
   };
-  /** Moves the clock for `fn` only: the harness's own admin token must stay valid after. */
-  const later = async (fn: (advance: (ms: number) => void) => Promise<void>) => {
-    const saved = h().clock.now;
-    try {
-      await fn((ms) => {
-        h().clock.now += ms;
-      });
-    } finally {
-      h().clock.now = saved;
-    }
-  };
+  const later = (fn: (advance: (ms: number) => void) => Promise<void>) => h().later(fn);
 
   it('logout ends the session of the token: the token, and tokens refreshed from it, then get 401', async () => {
     const user = await h().createUser();

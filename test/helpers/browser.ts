@@ -26,3 +26,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
 }
+
+/** Signs in on the console's sign-in page, as a person would, and waits for the User Menu. */
+export async function logIn(page: Page, url: string, who: { email: string; password: string }): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'User Menu' }).waitFor();
+}

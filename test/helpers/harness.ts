@@ -67,6 +67,18 @@ export class Harness {
     this.admin = await this.signIn(admin.email, 'keeper-password-1');
   }
 
+  /** Moves the clock for the length of `fn` only: the harness's own tokens must stay valid after it. */
+  async later(fn: (advance: (ms: number) => void) => Promise<void>): Promise<void> {
+    const saved = this.clock.now;
+    try {
+      await fn((ms) => {
+        this.clock.now += ms;
+      });
+    } finally {
+      this.clock.now = saved;
+    }
+  }
+
   async close() {
     await this.app.close();
     await this.services.stop();
