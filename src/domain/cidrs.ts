@@ -1,12 +1,13 @@
 /**
  * Address allowlists of API keys: the networks (CIDRs) a key may be used from.
  *
- * Every address and network is held as IPv6 (eight 16-bit groups), IPv4 as its IPv4-mapped form
- * `::ffff:a.b.c.d`: a client reaching a dual-stack socket over IPv4 shows as `::ffff:1.2.3.4`
- * and must match `1.2.3.0/24` as the same client over a plain IPv4 socket does. An IPv4 client
- * therefore matches an IPv6 network only when that network covers the mapped addresses
- * (`::/0`, `::ffff:0:0/96`), never otherwise. A network inside the mapped range is written as
- * IPv4 (`::ffff:10.0.0.0/104` is stored as `10.0.0.0/8`), so each network has one spelling.
+ * Every address and network is read as IPv6 (eight 16-bit groups), IPv4 as its IPv4-mapped form
+ * `::ffff:a.b.c.d`, so one parser and one comparison serve both. The two families stay apart:
+ * an IPv4 client, or an IPv4-mapped one (a dual-stack socket shows an IPv4 client as
+ * `::ffff:1.2.3.4`), matches only IPv4 networks; any other IPv6 client matches only IPv6
+ * networks. So `::/0` means every IPv6 client and not, through the mapped range it happens to
+ * contain, every IPv4 client too. A network inside the mapped range is an IPv4 network and is
+ * written as one (`::ffff:10.0.0.0/104` is stored as `10.0.0.0/8`): one spelling each.
  */
 import { badRequest } from './errors.js';
 import { addressWords, ipv4Value, ipv6Text } from './networkAddress.js';
@@ -19,6 +20,9 @@ interface Network {
 
 /** IPv4-mapped addresses are ::ffff:0:0/96. */
 const isMapped = (w: number[]) => w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff;
+
+/** Whether a network is an IPv4 one (inside the mapped range, written as IPv4). */
+const isIpv4 = (net: Network) => net.prefix >= 96 && isMapped(net.words);
 
 /** Whether `w` lies in the network of `net` (a prefix compare, group by group). */
 function inNetwork(w: number[], net: Network): boolean {
@@ -38,7 +42,7 @@ function masked(w: number[], prefix: number): number[] {
 
 /** The normalised text of a network: IPv4 when it lies in the mapped range, RFC 5952 IPv6 otherwise. */
 function networkText(net: Network): string {
-  if (net.prefix >= 96 && isMapped(net.words)) {
+  if (isIpv4(net)) {
     const [a, b] = [net.words[6], net.words[7]];
     return `${a >> 8}.${a & 0xff}.${b >> 8}.${b & 0xff}/${net.prefix - 96}`;
   }
@@ -125,7 +129,7 @@ export function addressAllowlist(cidrs: readonly string[]): AddressAllowlist | u
     const net = network(cidr);
     if (!('words' in net)) throw badRequest(net.problem, { cidr });
     networks.push(net);
-    if (net.prefix >= 96 && isMapped(net.words)) {
+    if (isIpv4(net)) {
       const bits = net.prefix - 96;
       const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
       v4.push({ base: (net.words[6] * 65536 + net.words[7]) >>> 0, mask });
@@ -149,8 +153,7 @@ export function addressAllowlist(cidrs: readonly string[]): AddressAllowlist | u
       }
       if (value >= 0) {
         for (const n of v4) if (((value & n.mask) >>> 0) === n.base) return true;
-        if (v6.length === 0) return false;
-        words ??= [0, 0, 0, 0, 0, 0xffff, value >>> 16, value & 0xffff];
+        return false;
       }
       for (const n of v6) if (inNetwork(words!, n)) return true;
       return false;
@@ -167,5 +170,6 @@ export function cidrWithin(inner: string, outer: string): boolean {
   const a = network(inner);
   const b = network(outer);
   if (!('words' in a) || !('words' in b)) return false;
+  if (isIpv4(a) !== isIpv4(b)) return false;
   return a.prefix >= b.prefix && inNetwork(a.words, b);
 }
