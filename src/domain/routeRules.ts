@@ -62,7 +62,7 @@ function globSegments(path: unknown): string[] | string {
   const segments = body.split('/');
   for (const s of segments) {
     if (s === '') return `the path "${path}" has an empty segment ("//"); request paths never do, so it could never match`;
-    if (s === '.' || s === '..') return `the path "${path}" has a "${s}" segment; request paths are resolved first, so it could never match`;
+    if (s === '.' || s === '..') return `the path "${path}" has a "${s}" segment; request paths holding one are refused, so it could never match`;
     if (s !== '*' && s !== '**' && s.includes('*')) {
       return `the path "${path}" has "*" inside the segment "${s}"; "*" must be a whole segment (one segment) and "**" any number of segments`;
     }
