@@ -16,6 +16,9 @@
  *   `/admin/x/../../public/y` would meet the rules of `/public/y` while Fastify serves it from a
  *   route `/admin/*`. Browsers and most HTTP clients resolve them before sending, so refusing
  *   costs honest clients nothing;
+ * - letters whose simple case mapping is an ASCII letter (dotless `ı`, `İ`, long `ſ`, the Kelvin
+ *   sign): a case-insensitive server comparing as Java's equalsIgnoreCase or .NET's
+ *   OrdinalIgnoreCase serves `/adm%C4%B1n` as /admin, while rules compare ASCII case only;
  * - raw characters outside printable ASCII (clients percent-encode them; nginx passes them raw);
  * - anything not starting with `/` (absolute URLs included).
  * Repeated slashes collapse and a trailing slash goes (`/a/` matches as `/a`). Query and fragment are dropped. Case is kept; the matcher compares ASCII letters
@@ -29,6 +32,11 @@ const BACKSLASH = 0x5c;
 const SEMICOLON = 0x3b;
 const QUESTION = 0x3f;
 const HASH = 0x23;
+// The only letters whose simple (one-character) case mapping is an ASCII letter: İ->i, ı->I, ſ->S, K->k.
+const DOTTED_CAPITAL_I = 0x130;
+const DOTLESS_I = 0x131;
+const LONG_S = 0x17f;
+const KELVIN = 0x212a;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -116,10 +124,11 @@ function decodeSegment(raw: string): string | undefined {
     return undefined;
   }
   if (nonAscii) {
-    // C1 control characters (U+0080 to U+009F) are controls too.
     for (let i = 0; i < decoded.length; i++) {
       const c = decoded.charCodeAt(i);
+      // C1 control characters (U+0080 to U+009F) are controls too.
       if (c >= 0x80 && c <= 0x9f) return undefined;
+      if (c === DOTTED_CAPITAL_I || c === DOTLESS_I || c === LONG_S || c === KELVIN) return undefined;
     }
   }
   return decoded;

@@ -5,8 +5,9 @@
  *
  * Paths are globs over whole segments: a literal segment, `*` (exactly one segment) or `**`
  * (zero or more segments). They are compared with the normalised request path (requestPath.ts),
- * ASCII letters case-insensitively (only ASCII: `K`, the Kelvin sign, lower-cases to `k` in
- * Unicode and must not reach a rule written for `/key`).
+ * ASCII letters case-insensitively (only ASCII, so the answer does not depend on Unicode case
+ * tables; the normaliser refuses the few letters, such as the Kelvin sign, whose case mapping is
+ * ASCII, which a case-insensitive server would read as `k`).
  *
  * Compiled into a segment trie walked once per request, so the cost of a match depends on the
  * path's length and on how many wildcards overlap, not on the number of rules.
