@@ -17,8 +17,9 @@
  *   route `/admin/*`. Browsers and most HTTP clients resolve them before sending, so refusing
  *   costs honest clients nothing;
  * - letters whose simple case mapping is an ASCII letter (dotless `ı`, `İ`, long `ſ`, the Kelvin
- *   sign): a case-insensitive server comparing as Java's equalsIgnoreCase or .NET's
- *   OrdinalIgnoreCase serves `/adm%C4%B1n` as /admin, while rules compare ASCII case only;
+ *   sign): a case-insensitive server comparing with Unicode case mappings (Java's
+ *   equalsIgnoreCase says "admın" equals "admin") serves `/adm%C4%B1n` as /admin, while rules
+ *   compare ASCII case only;
  * - raw characters outside printable ASCII (clients percent-encode them; nginx passes them raw);
  * - anything not starting with `/` (absolute URLs included).
  * Repeated slashes collapse and a trailing slash goes (`/a/` matches as `/a`). Query and fragment are dropped. Case is kept; the matcher compares ASCII letters
