@@ -16,10 +16,6 @@ describe('normaliseRequestPath', () => {
       ['/?x', '/'],
       ['//admin', '/admin'],
       ['/a//b///c//', '/a/b/c'],
-      ['/./admin', '/admin'],
-      ['/x/../admin', '/admin'],
-      ['/x/y/../../admin/.', '/admin'],
-      ['/admin/..', '/'],
       ['/%61dmin', '/admin'],
       ['/%41DMIN', '/ADMIN'],
       ['/a%20b', '/a b'],
@@ -38,6 +34,10 @@ describe('normaliseRequestPath', () => {
     const refused = [
       '', 'admin', '?/admin', '#/admin', 'http://host/admin', '*',
       '/..', '/../admin', '/a/../..', '/a/../../admin',
+      // Raw dot segments: nginx resolves them, but it forwards the raw URI upstream, and Fastify
+      // (find-my-way) and Express route them as names: `/admin/x/../../public/y` reaches a
+      // Fastify route `/admin/*` while resolving it would match a rule for `/public/**`.
+      '/./admin', '/x/../admin', '/x/y/../../admin/.', '/admin/..', '/admin/.', '/admin/x/../../public/y', '/admin/users/..',
       '/%2e%2e/admin', '/x/%2e%2e/admin', '/x/%2E./admin', '/x/.%2e/admin', '/x/%2e/admin', '/x/%2E%2E',
       '/admin%2F', '/x%2fadmin', '/x%2Fadmin', '/x%5cadmin', '/x%5C..%5Cadmin',
       '/x\\admin', '/x/..\\admin', '\\admin',
@@ -46,6 +46,10 @@ describe('normaliseRequestPath', () => {
       '/%252e%252e/admin', '/%2525', '/%25', '/a%', '/a%2', '/a%g0', '/a%0g', '/%%32e',
       '/admin;jsessionid=1', '/admin;', '/x/..;/admin', '/admin%3b', '/admin%3B',
       '/café', '/\u212Aey',
+      // Letters whose simple case mapping is ASCII: a case-insensitive server comparing as Java's
+      // equalsIgnoreCase does reads `adm%C4%B1n` (dotless i) as `admin`, while the rule matcher
+      // (ASCII case only) does not.
+      '/adm%C4%B1n', '/ADM%C4%B0N', '/%C5%BFecret', '/%E2%84%AAey', '/x/adm%C4%B1n/y',
     ];
     for (const input of refused) assert.equal(normaliseRequestPath(input), undefined, JSON.stringify(input));
     assert.equal(normaliseRequestPath(undefined as unknown as string), undefined);
@@ -122,8 +126,9 @@ describe('normaliseRequestPath', () => {
       if (twice !== undefined) push(twice.split(/[/\\]/));
     }
     push(withoutQuery.split('/').map(decode));
-    // An application router: raw dot segments resolved, then each segment decoded as a name.
-    const routed = resolve(withoutQuery.split('/')).map(decode);
+    // An application router (Fastify's find-my-way, Express): raw dot segments are names, not
+    // resolved; each segment decoded (empty segments dropped: repeated slashes collapse by design).
+    const routed = withoutQuery.split('/').filter((s) => s !== '').map(decode);
     if (routed.every((s) => s !== undefined)) views.push(routed as string[]);
     push(withoutQuery.split('/').map((s) => decode(s.replace(/;.*$/s, ''))));
     return views;
@@ -155,5 +160,23 @@ describe('normaliseRequestPath', () => {
         assert.equal(normaliseRequestPath(`${input}/`), input);
       }),
     );
+  });
+});
+
+/**
+ * Open findings of the security review (r1), left for the lead to decide because each changes
+ * what design-11 says. Marked todo: they fail today without failing the run.
+ */
+describe('normaliseRequestPath: open review findings', () => {
+  it('refuses an empty segment inside the path (Fastify routes /orgs//admin to /orgs/:org/admin with org "")', { todo: 'design-11 says repeated slashes collapse' }, () => {
+    for (const input of ['/orgs//admin', '/files//delete', '/a//b']) assert.equal(normaliseRequestPath(input), undefined, input);
+  });
+
+  it('refuses a raw "#" (Fastify and Go route it and what follows as part of the path; no client sends a fragment)', { todo: 'design-11 says strip the fragment' }, () => {
+    for (const input of ['/public#/../admin', '/admin#x']) assert.equal(normaliseRequestPath(input), undefined, input);
+  });
+
+  it('refuses a segment ending in "." or a space (Windows/IIS serve /admin. and /admin%20 as /admin)', { todo: 'trailing dots are legal names elsewhere; lead to decide' }, () => {
+    for (const input of ['/admin.', '/admin%20', '/admin./x', '/admin. .']) assert.equal(normaliseRequestPath(input), undefined, input);
   });
 });

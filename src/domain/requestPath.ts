@@ -1,21 +1,28 @@
 /**
  * The one spelling of a request path that forward-auth's route rules are matched against.
  *
- * This is a security boundary: a rule protecting `/admin` must also catch `/x/../admin`,
- * `//admin`, `/%61dmin` and `/./admin`, which the protected server resolves to /admin. So the
- * path is decoded once and resolved as a server would, and anything whose meaning differs
- * between servers is refused (undefined) rather than guessed:
+ * This is a security boundary: a rule protecting `/admin` must also catch `//admin`, `/admin/`
+ * and `/%61dmin`, which the protected server serves as /admin. So the path is decoded once as a
+ * server would, and anything whose meaning differs between servers is refused (undefined)
+ * rather than guessed:
  * - backslashes (some servers read them as `/`), NUL and control characters, raw or encoded;
  * - encoded `/` or `\` (`%2F`, `%5C`: one server splits on them, another does not);
  * - `;` raw or encoded (Java servers drop `;params` from a segment, so `/admin;x` is /admin there);
  * - a `%` not followed by two hex digits, or left after the one decode (`%252e`: double encoding);
  * - bytes that are not valid UTF-8 after decoding, including overlong forms such as `%c0%ae`;
- * - encoded dot segments (`%2e%2e`, `.%2E`): nginx and browsers resolve them, application
- *   routers often take them as names, so what the rule and the server see would differ;
+ * - dot segments, raw or encoded (`..`, `.`, `%2e%2e`): nginx resolves them for its own
+ *   location matching but forwards the raw URI upstream (proxy_pass without a URI part), and
+ *   application routers (Fastify's find-my-way, Express) take them as names: resolved,
+ *   `/admin/x/../../public/y` would meet the rules of `/public/y` while Fastify serves it from a
+ *   route `/admin/*`. Browsers and most HTTP clients resolve them before sending, so refusing
+ *   costs honest clients nothing;
+ * - letters whose simple case mapping is an ASCII letter (dotless `ı`, `İ`, long `ſ`, the Kelvin
+ *   sign): a case-insensitive server comparing with Unicode case mappings (Java's
+ *   equalsIgnoreCase says "admın" equals "admin") serves `/adm%C4%B1n` as /admin, while rules
+ *   compare ASCII case only;
  * - raw characters outside printable ASCII (clients percent-encode them; nginx passes them raw);
- * - `..` above the root, and anything not starting with `/` (absolute URLs included).
- * Repeated slashes collapse, `.` and `..` resolve, and a trailing slash goes (`/a/` matches as
- * `/a`). Query and fragment are dropped. Case is kept; the matcher compares ASCII letters
+ * - anything not starting with `/` (absolute URLs included).
+ * Repeated slashes collapse and a trailing slash goes (`/a/` matches as `/a`). Query and fragment are dropped. Case is kept; the matcher compares ASCII letters
  * case-insensitively.
  */
 
@@ -26,6 +33,11 @@ const BACKSLASH = 0x5c;
 const SEMICOLON = 0x3b;
 const QUESTION = 0x3f;
 const HASH = 0x23;
+// The only letters whose simple (one-character) case mapping is an ASCII letter: İ->i, ı->I, ſ->S, K->k.
+const DOTTED_CAPITAL_I = 0x130;
+const DOTLESS_I = 0x131;
+const LONG_S = 0x17f;
+const KELVIN = 0x212a;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -43,7 +55,7 @@ function refusedDecodedByte(b: number): boolean {
 }
 
 /**
- * The normalised path of a request URI (`/a/b` for `/a/./c/../b/?x=1`), or undefined when the
+ * The normalised path of a request URI (`/a/b` for `/a//b/?x=1`), or undefined when the
  * URI is refused (see above). Cheap for the common path that is already normal.
  */
 export function normaliseRequestPath(uri: string): string | undefined {
@@ -77,17 +89,10 @@ function slowPath(path: string): string | undefined {
     if (raw.indexOf(';') >= 0) return undefined;
     const segment = raw.indexOf('%') < 0 ? raw : decodeSegment(raw);
     if (segment === undefined) return undefined;
-    if (segment === '' || segment === '.') {
-      // An encoded dot segment (`%2e`, `.%2E`): browsers and nginx resolve it, many application
-      // routers take it as a literal name. The servers disagree, so it is refused.
-      if (segment !== raw) return undefined;
-      continue;
-    }
-    if (segment === '..') {
-      if (segment !== raw || segments.length === 0) return undefined;
-      segments.pop();
-      continue;
-    }
+    if (segment === '') continue;
+    // A dot segment, raw or encoded: nginx resolves it, application routers take it as a name.
+    // The servers disagree, so it is refused (see the module comment).
+    if (segment === '.' || segment === '..') return undefined;
     segments.push(segment);
   }
   return `/${segments.join('/')}`;
@@ -120,10 +125,11 @@ function decodeSegment(raw: string): string | undefined {
     return undefined;
   }
   if (nonAscii) {
-    // C1 control characters (U+0080 to U+009F) are controls too.
     for (let i = 0; i < decoded.length; i++) {
       const c = decoded.charCodeAt(i);
+      // C1 control characters (U+0080 to U+009F) are controls too.
       if (c >= 0x80 && c <= 0x9f) return undefined;
+      if (c === DOTTED_CAPITAL_I || c === DOTLESS_I || c === LONG_S || c === KELVIN) return undefined;
     }
   }
   return decoded;

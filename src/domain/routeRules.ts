@@ -5,8 +5,9 @@
  *
  * Paths are globs over whole segments: a literal segment, `*` (exactly one segment) or `**`
  * (zero or more segments). They are compared with the normalised request path (requestPath.ts),
- * ASCII letters case-insensitively (only ASCII: `K`, the Kelvin sign, lower-cases to `k` in
- * Unicode and must not reach a rule written for `/key`).
+ * ASCII letters case-insensitively (only ASCII, so the answer does not depend on Unicode case
+ * tables; the normaliser refuses the few letters, such as the Kelvin sign, whose case mapping is
+ * ASCII, which a case-insensitive server would read as `k`).
  *
  * Compiled into a segment trie walked once per request, so the cost of a match depends on the
  * path's length and on how many wildcards overlap, not on the number of rules.
@@ -62,7 +63,7 @@ function globSegments(path: unknown): string[] | string {
   const segments = body.split('/');
   for (const s of segments) {
     if (s === '') return `the path "${path}" has an empty segment ("//"); request paths never do, so it could never match`;
-    if (s === '.' || s === '..') return `the path "${path}" has a "${s}" segment; request paths are resolved first, so it could never match`;
+    if (s === '.' || s === '..') return `the path "${path}" has a "${s}" segment; request paths holding one are refused, so it could never match`;
     if (s !== '*' && s !== '**' && s.includes('*')) {
       return `the path "${path}" has "*" inside the segment "${s}"; "*" must be a whole segment (one segment) and "**" any number of segments`;
     }
@@ -135,6 +136,8 @@ class TrieNode {
   star?: TrieNode;
   /** The state after a `**` here (reached without consuming a segment). */
   globstar?: TrieNode;
+  /** The matching step that last added this node to its state set (set membership in O(1)). */
+  seen = 0;
   /** Lowest index of a rule ending here for any method (`*`), or Infinity. */
   anyMethod = Infinity;
   /** Lowest index of a rule ending here, per method. */
@@ -184,9 +187,18 @@ function asciiUpper(text: string): string {
   return text;
 }
 
-/** Adds `node` and what it reaches without consuming a segment (its `**` states) to `states`. */
-function addWithClosure(states: TrieNode[], node: TrieNode | undefined): void {
-  while (node !== undefined && !states.includes(node)) {
+/** Numbers the matching steps, so a node knows whether the current step has added it. */
+let step = 0;
+
+/**
+ * Adds `node` and what it reaches without consuming a segment (its `**` states) to `states`,
+ * the set of step `at`. A mark on the node rather than `states.includes`: with many wildcard
+ * rules the set holds thousands of nodes, and a linear search per add made one match of a long
+ * path cost minutes.
+ */
+function addWithClosure(states: TrieNode[], node: TrieNode | undefined, at: number): void {
+  while (node !== undefined && node.seen !== at) {
+    node.seen = at;
     states.push(node);
     node = node.globstar;
   }
@@ -231,7 +243,7 @@ export function compileRouteRules(rules: RouteRules): CompiledRoutes {
       if (isEmpty) return undefined;
       const upper = asciiUpper(method);
       let states: TrieNode[] = [];
-      addWithClosure(states, root);
+      addWithClosure(states, root, ++step);
       const path = asciiLower(normalisedPath);
       let start = 1;
       while (start <= path.length && states.length > 0) {
@@ -240,10 +252,11 @@ export function compileRouteRules(rules: RouteRules): CompiledRoutes {
         if (end > start) {
           const segment = path.slice(start, end);
           const next: TrieNode[] = [];
+          const at = ++step;
           for (const state of states) {
-            addWithClosure(next, state.literal.get(segment));
-            addWithClosure(next, state.star);
-            if (state.loops) addWithClosure(next, state);
+            addWithClosure(next, state.literal.get(segment), at);
+            addWithClosure(next, state.star, at);
+            if (state.loops) addWithClosure(next, state, at);
           }
           states = next;
         }
