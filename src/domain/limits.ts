@@ -28,6 +28,10 @@ export const limits = {
   /** A tenant's forward-auth route rules (PUT /v1/authRoutes). */
   authRoutes: {
     rules: { maxItems: 2000 },
+    /** A rule's path glob, such as `/v1/things/*` or `/admin/**`. */
+    path: { minLength: 1, maxLength: 1024 },
+    /** A rule's HTTP methods (`["GET", "POST"]`, `["*"]`). */
+    methods: { minItems: 1, maxItems: 16 },
   },
   /** A requirement expression (`apiKeys:read AND (users:read OR *)`): verify's require, ?require=, rules. */
   requirement: { maxLength: 2048 },
