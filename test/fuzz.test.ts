@@ -25,9 +25,14 @@ eachDatabase('fuzzing the API', (h) => {
   /** What a refused request must not change. */
   async function snapshot(): Promise<string> {
     const db = h().store.connection.db;
-    const keys = await db.selectFrom('api_keys').select(['uid', 'name', 'description', 'expiry', 'is_active', 'revoked_by_admin', 'updated_at']).orderBy('uid').execute();
+    const keys = await db
+      .selectFrom('api_keys')
+      .select(['uid', 'name', 'description', 'expiry', 'is_active', 'revoked_by_admin', 'updated_at', 'scopes', 'allowed_cidrs'])
+      .orderBy('uid')
+      .execute();
     const users = await db.selectFrom('users').select(['uid', 'email', 'roles', 'first_name', 'last_name', 'updated_at']).orderBy('uid').execute();
-    return JSON.stringify({ keys, users });
+    const scopes = await db.selectFrom('tenant_scopes').select(['tenant_uid', 'name', 'description', 'updated_at']).orderBy('name').execute();
+    return JSON.stringify({ keys, users, scopes });
   }
 
   async function check(method: string, url: string, opts: { headers?: Record<string, string>; payload?: string | Buffer }) {
@@ -49,6 +54,7 @@ eachDatabase('fuzzing the API', (h) => {
     ['POST', '/v1/users'],
     ['POST', '/v1/auth/authenticate'],
     ['POST', '/v1/apiKeys/verify'],
+    ['PUT', '/v1/scopes/fuzz:scope'],
   ] as const;
 
   it('random JSON bodies on every write endpoint', async () => {
@@ -70,6 +76,10 @@ eachDatabase('fuzzing the API', (h) => {
       (b, v) => (b.spec = v),
       (b, v) => (b.spec.expiry = v),
       (b, v) => (b.spec.userUid = v),
+      (b, v) => (b.spec.scopes = v),
+      (b, v) => (b.spec.scopes = [v]),
+      (b, v) => (b.spec.allowedCidrs = v),
+      (b, v) => (b.spec.allowedCidrs = [v]),
     ];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), fc.jsonValue(), fc.constantFrom('POST', 'PUT'), async (mutate, value, method) => {
@@ -79,6 +89,35 @@ eachDatabase('fuzzing the API', (h) => {
         const res = await check(method, url, { headers: { ...user.auth, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
         // A body that happened to be valid made a key: remove it so names stay free.
         if (res.statusCode === 201) await h().inject('DELETE', `/v1/apiKeys/${res.json().uid}`, { headers: user.auth });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("verify's require and clientAddress, and scope names in the URL, as anything: a 4xx or an answer, never a 5xx", async () => {
+    const key = await h().createKey(user, { name: 'fuzz-verified' });
+    const expression = fc.oneof(
+      fc.jsonValue(),
+      fc.string({ maxLength: 80 }),
+      fc.array(fc.constantFrom('a:b', 'orders:*', '*', 'AND', 'or', '(', ')', ' ', 'x', ':', '%', '\u0000'), { maxLength: 30 }).map((parts) => parts.join(' ')),
+    );
+    await fc.assert(
+      fc.asyncProperty(expression, fc.oneof(fc.jsonValue(), fc.string({ maxLength: 50 }), fc.ipV4(), fc.ipV6()), async (require, clientAddress) => {
+        const res = await check('POST', '/v1/apiKeys/verify', {
+          headers: { ...h().admin.auth, 'content-type': 'application/json' },
+          payload: JSON.stringify({ key: key.apiKey, require, clientAddress }),
+        });
+        if (res.statusCode === 200) assert.ok(['VALID', 'INSUFFICIENT_SCOPE'].includes(res.json().code), res.body);
+      }),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 40 }), fc.constantFrom('PUT', 'DELETE'), async (name, method) => {
+        const res = await check(method, `/v1/scopes/${encodeURIComponent(name)}`, {
+          headers: { ...h().admin.auth, 'content-type': 'application/json' },
+          payload: JSON.stringify({ description: 'fuzzed' }),
+        });
+        if (res.statusCode === 201) await h().inject('DELETE', `/v1/scopes/${encodeURIComponent(name)}`, { headers: h().admin.auth });
       }),
       { numRuns: RUNS },
     );
@@ -108,7 +147,7 @@ eachDatabase('fuzzing the API', (h) => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'PUT', 'PATCH', 'DELETE', 'POST'),
-        fc.constantFrom('/v1/apiKeys/', '/v1/users/', '/v1/auth/refresh/', '/v1/apiKeys?userUid=', '/v1/audits?resourceUid=', '/v1/apiKeys?limit=', '/v1/apiKeys?continue='),
+        fc.constantFrom('/v1/apiKeys/', '/v1/users/', '/v1/auth/refresh/', '/v1/apiKeys?userUid=', '/v1/audits?resourceUid=', '/v1/apiKeys?limit=', '/v1/apiKeys?continue=', '/v1/scopes/'),
         segment,
         async (method, prefix, garbage) => {
           await check(method, prefix + garbage, { headers: h().admin.auth });

@@ -84,6 +84,41 @@ eachDatabase('key changes published by the use cases', (h) => {
     }
   });
 
+  it('scopes and allowed addresses: each change once, with its reason; unchanged ones, the catalogue and refusals publish nothing', async () => {
+    const unsubscribe = subscribe();
+    try {
+      const auth = h().admin.auth;
+      const key = await h().createKey(h().admin);
+      const put = (spec: unknown, headers = auth) => h().inject('PUT', `/v1/apiKeys/${key.uid}`, { headers, body: { spec } });
+      assert.equal((await put({ scopes: ['apiKeys:read', 'users:read'] })).statusCode, 204);
+      assert.deepEqual(await newsAbout(key.uid), [['scopesChanged', [key.uid]]]);
+      assert.equal((await put({ scopes: ['users:read', 'apiKeys:read'] })).statusCode, 204);
+      assert.deepEqual(await newsAbout(key.uid), [], 'the same scopes in another order change nothing');
+      assert.equal((await put({ allowedCidrs: ['10.0.0.0/8'] })).statusCode, 204);
+      assert.deepEqual(await newsAbout(key.uid), [['addressesChanged', [key.uid]]]);
+      assert.equal((await put({ allowedCidrs: ['10.0.0.0/8'], scopes: ['apiKeys:read', 'users:read'] })).statusCode, 204);
+      assert.deepEqual(await newsAbout(key.uid), [], 'sent back unchanged');
+      assert.equal((await put({ scopes: ['*'], allowedCidrs: [], expiry: h().expiryIn(9) })).statusCode, 204);
+      assert.deepEqual(await newsAbout(key.uid), [
+        ['expiryChanged', [key.uid]],
+        ['scopesChanged', [key.uid]],
+        ['addressesChanged', [key.uid]],
+      ]);
+      // Refused: an unknown scope, and a narrowed key widening another.
+      assert.equal((await put({ scopes: ['nobody:knows'] })).statusCode, 400);
+      const narrow = await h().inject('POST', '/v1/apiKeys', {
+        headers: auth,
+        body: { metadata: { name: 'narrow-events' }, spec: { expiry: h().expiryIn(3), scopes: ['apiKeys:write'] } },
+      });
+      assert.equal((await put({ scopes: ['apiKeys:write', 'users:write'] }, { ApiKey: narrow.json().apiKey })).statusCode, 403);
+      // The catalogue: a key holds what it holds, whatever its description.
+      assert.equal((await h().inject('PUT', '/v1/scopes/events:x', { headers: auth, body: { description: 'x' } })).statusCode, 201);
+      assert.deepEqual(await newsAbout(key.uid, narrow.json().uid), []);
+    } finally {
+      unsubscribe();
+    }
+  });
+
   it("a user's roles or email changing touches all their keys; their names do not; their deletion deletes all", async () => {
     const unsubscribe = subscribe();
     try {
