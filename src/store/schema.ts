@@ -20,6 +20,8 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   last_sign_in_at: number | null;
+  /** 'person' or 'service' (a service account: no password, never signs in). */
+  kind: Generated<string>;
 }
 
 export interface ApiKeysTable {
@@ -90,6 +92,15 @@ export interface CredentialFailuresTable {
   failures: number;
 }
 
+/** A tenant's forward-auth route rules (domain/routeRules.ts), as one JSON document. */
+export interface AuthRoutesTable {
+  tenant_uid: string;
+  /** JSON of RouteRules: {mode, default, rules}. */
+  config: string;
+  updated_at: number;
+  updated_by_uid: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -98,4 +109,5 @@ export interface Database {
   sign_in_attempts: SignInAttemptsTable;
   sessions: SessionsTable;
   credential_failures: CredentialFailuresTable;
+  auth_routes: AuthRoutesTable;
 }
