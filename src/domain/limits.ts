@@ -12,7 +12,25 @@ export const limits = {
   apiKey: {
     name: { minLength: 1, maxLength: 64 },
     description: { maxLength: 1024 },
+    /** Scopes a key holds (each a scope name, limits.scope.name). */
+    scopes: { maxItems: 50 },
+    /** Networks a key may be used from; none = any address. */
+    allowedCidrs: { maxItems: 100 },
   },
+  scope: {
+    name: { minLength: 1, maxLength: 128 },
+    description: { maxLength: 1024 },
+  },
+  /** A tenant's forward-auth route rules (PUT /v1/authRoutes). */
+  authRoutes: {
+    rules: { maxItems: 2000 },
+    /** A rule's path glob, such as `/v1/things/*` or `/admin/**`. */
+    path: { minLength: 1, maxLength: 1024 },
+    /** A rule's HTTP methods (`["GET", "POST"]`, `["*"]`). */
+    methods: { minItems: 1, maxItems: 16 },
+  },
+  /** A requirement expression (`apiKeys:read AND (users:read OR *)`): verify's require, ?require=, rules. */
+  requirement: { maxLength: 2048 },
   user: {
     /** Each of the first and last names. */
     name: { maxLength: 128 },
