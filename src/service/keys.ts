@@ -73,6 +73,8 @@ export class KeyService {
       createdAt: now,
       updatedAt: now,
       lastUsedAt: null,
+      scopes: ['*'],
+      allowedCidrs: [],
     };
     const ownerGone = () => notFound(`User ${ownerUid}`);
     try {
@@ -159,7 +161,7 @@ export class KeyService {
           expiry = checkNewExpiry(input.expiry, now, this.opts.maxLifetimeDays);
         }
         const expiryChanged = expiry !== key.expiry;
-        await tx.apiKeys.update(uid, { name, description, expiry, updatedAt: now });
+        await tx.apiKeys.update(uid, { name, description, expiry, scopes: key.scopes, allowedCidrs: key.allowedCidrs, updatedAt: now });
         if (expiryChanged) await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids: [uid], reason: 'expiryChanged' });
         const changes: Record<string, unknown> = {};
         if (name !== key.name) changes.name = { from: key.name, to: name };

@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
+import { addressAllowlist } from '../domain/cidrs.js';
 import type { ApiKey, ApiKeyWithOwner } from '../domain/model.js';
 import { isTenantAdmin } from '../domain/model.js';
 import type { KeyWithPrincipal } from '../domain/verification.js';
@@ -24,6 +25,8 @@ function toKey(row: KeyRow): ApiKeyWithOwner {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at,
+    scopes: JSON.parse(row.scopes),
+    allowedCidrs: JSON.parse(row.allowed_cidrs),
     owner: { firstName: row.first_name, lastName: row.last_name, email: row.email },
   };
 }
@@ -83,6 +86,8 @@ export class ApiKeyRepository {
         created_at: key.createdAt,
         updated_at: key.updatedAt,
         last_used_at: null,
+        scopes: JSON.stringify(key.scopes),
+        allowed_cidrs: JSON.stringify(key.allowedCidrs),
       })
       .execute();
   }
@@ -104,6 +109,8 @@ export class ApiKeyRepository {
         'api_keys.uid',
         'api_keys.expiry',
         'api_keys.is_active',
+        'api_keys.scopes',
+        'api_keys.allowed_cidrs',
         'users.uid as user_uid',
         'users.tenant_uid',
         'users.email',
@@ -113,7 +120,9 @@ export class ApiKeyRepository {
       .executeTakeFirst();
     if (!row) return undefined;
     return {
-      key: { uid: row.uid, expiry: row.expiry, isActive: row.is_active === 1 },
+      // The allowlist is built here, once per read: the verification cache holds it with the key,
+      // so a request costs its match only, never a parse.
+      key: { uid: row.uid, expiry: row.expiry, isActive: row.is_active === 1, scopes: JSON.parse(row.scopes), allowlist: addressAllowlist(JSON.parse(row.allowed_cidrs)) },
       principal: {
         userUid: row.user_uid,
         tenantUid: row.tenant_uid,
@@ -152,10 +161,20 @@ export class ApiKeyRepository {
     return Number(row.n);
   }
 
-  async update(uid: string, fields: { name: string; description: string; expiry: number; updatedAt: number }): Promise<void> {
+  async update(
+    uid: string,
+    fields: { name: string; description: string; expiry: number; scopes: readonly string[]; allowedCidrs: readonly string[]; updatedAt: number },
+  ): Promise<void> {
     await this.db
       .updateTable('api_keys')
-      .set({ name: fields.name, description: fields.description, expiry: fields.expiry, updated_at: fields.updatedAt })
+      .set({
+        name: fields.name,
+        description: fields.description,
+        expiry: fields.expiry,
+        scopes: JSON.stringify(fields.scopes),
+        allowed_cidrs: JSON.stringify(fields.allowedCidrs),
+        updated_at: fields.updatedAt,
+      })
       .where('uid', '=', uid)
       .execute();
   }

@@ -17,8 +17,11 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
   const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
   const { keys, authenticator, now } = services;
   const onRequest = app.authenticate;
+  // The scope an API key needs (design-11): reading keys and changing them are separate grants.
+  const READ = { scope: 'apiKeys:read' };
+  const WRITE = { scope: 'apiKeys:write' };
 
-  app.post('/v1/apiKeys', { schema: s.createKey, onRequest }, async (request, reply) => {
+  app.post('/v1/apiKeys', { schema: s.createKey, onRequest, config: WRITE }, async (request, reply) => {
     const { metadata, spec } = request.body;
     const created = await keys.create(context(request), {
       name: metadata.name,
@@ -29,7 +32,7 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
     return reply.code(201).send(created);
   });
 
-  app.get('/v1/apiKeys', { schema: s.listKeys, onRequest }, async (request, reply) => {
+  app.get('/v1/apiKeys', { schema: s.listKeys, onRequest, config: READ }, async (request, reply) => {
     const q = request.query;
     // Palette's spec gives this call no paging and its clients read one answer: without paging
     // parameters, the answer holds every visible key. Paging applies when asked for.
@@ -49,12 +52,12 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
     };
   });
 
-  app.get('/v1/apiKeys/:uid', { schema: s.getKey, onRequest }, async (request) => {
+  app.get('/v1/apiKeys/:uid', { schema: s.getKey, onRequest, config: READ }, async (request) => {
     const { uid } = request.params;
     return presentApiKey(await keys.get(context(request), uid), now());
   });
 
-  app.put('/v1/apiKeys/:uid', { schema: s.updateKey, onRequest }, async (request, reply) => {
+  app.put('/v1/apiKeys/:uid', { schema: s.updateKey, onRequest, config: WRITE }, async (request, reply) => {
     const { uid } = request.params;
     const body = request.body;
     await keys.update(context(request), uid, {
@@ -73,6 +76,7 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
       url,
       schema: s.setKeyState,
       onRequest,
+      config: WRITE,
       handler: async (request, reply) => {
         await keys.setActive(context(request), request.params.uid, request.body.isActive === true);
         return reply.code(204).send(null);
@@ -80,13 +84,13 @@ export async function apiKeyRoutes(untyped: FastifyInstance, { services }: { ser
     });
   }
 
-  app.delete('/v1/apiKeys/:uid', { schema: s.deleteKey, onRequest }, async (request, reply) => {
+  app.delete('/v1/apiKeys/:uid', { schema: s.deleteKey, onRequest, config: WRITE }, async (request, reply) => {
     const { uid } = request.params;
     await keys.delete(context(request), uid);
     return reply.code(204).send(null);
   });
 
-  app.post('/v1/apiKeys/verify', { schema: s.verifyKey, onRequest }, async (request) => {
+  app.post('/v1/apiKeys/verify', { schema: s.verifyKey, onRequest, config: { scope: 'keys:verify' } }, async (request) => {
     const ctx = context(request);
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin, or an API key of one, can verify keys.');
     const { key } = request.body;
@@ -114,4 +118,6 @@ const VERIFY_CODES: Record<AuthFailureCode, 'NOT_FOUND' | 'INACTIVE' | 'EXPIRED'
   ApiKeyExpired: 'EXPIRED',
   // Not given when failures are not counted; a key that cannot be used is not valid.
   TooManyRequests: 'NOT_FOUND',
+  // Refined by the refusal's reason (ADDRESS_NOT_ALLOWED, INSUFFICIENT_SCOPE).
+  Forbidden: 'NOT_FOUND',
 };
