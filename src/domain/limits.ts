@@ -16,10 +16,14 @@ export const limits = {
     scopes: { maxItems: 50 },
     /** Networks a key may be used from; none = any address. */
     allowedCidrs: { maxItems: 100 },
+    /** One of them as text: the longest IPv6 spelling with a prefix is 49 characters. */
+    cidr: { minLength: 1, maxLength: 64 },
   },
   scope: {
     name: { minLength: 1, maxLength: 128 },
     description: { maxLength: 1024 },
+    /** A tenant's own scopes (the catalogue); far more than any set of services behind one Keyward needs. */
+    catalogue: { maxItems: 1000 },
   },
   /** A tenant's forward-auth route rules (PUT /v1/authRoutes). */
   authRoutes: {

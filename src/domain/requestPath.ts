@@ -10,6 +10,8 @@
  * - `;` raw or encoded (Java servers drop `;params` from a segment, so `/admin;x` is /admin there);
  * - a `%` not followed by two hex digits, or left after the one decode (`%252e`: double encoding);
  * - bytes that are not valid UTF-8 after decoding, including overlong forms such as `%c0%ae`;
+ * - encoded dot segments (`%2e%2e`, `.%2E`): nginx and browsers resolve them, application
+ *   routers often take them as names, so what the rule and the server see would differ;
  * - raw characters outside printable ASCII (clients percent-encode them; nginx passes them raw);
  * - `..` above the root, and anything not starting with `/` (absolute URLs included).
  * Repeated slashes collapse, `.` and `..` resolve, and a trailing slash goes (`/a/` matches as
@@ -68,51 +70,61 @@ export function normaliseRequestPath(uri: string): string | undefined {
 }
 
 function slowPath(path: string): string | undefined {
-  // Decode once, byte by byte; refuse what may not be in a path, before or after decoding.
-  let bytes: number[] | undefined;
-  let nonAscii = false;
-  for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    if (c === SEMICOLON) return undefined;
-    if (c === PERCENT) {
-      const high = hexDigit(path.charCodeAt(i + 1));
-      const low = hexDigit(path.charCodeAt(i + 2));
-      if (high < 0 || low < 0) return undefined;
-      const b = high * 16 + low;
-      if (refusedDecodedByte(b)) return undefined;
-      if (b >= 0x80) nonAscii = true;
-      // Everything before the first `%` is printable ASCII (checked by the caller): one byte each.
-      (bytes ??= Array.from(path.slice(0, i), (ch) => ch.charCodeAt(0))).push(b);
-      i += 2;
+  // The caller has checked: printable ASCII, no backslash. Encoded `/` is refused, so splitting
+  // the raw path on `/` gives the segments the decoded path would have.
+  const segments: string[] = [];
+  for (const raw of path.split('/')) {
+    if (raw.indexOf(';') >= 0) return undefined;
+    const segment = raw.indexOf('%') < 0 ? raw : decodeSegment(raw);
+    if (segment === undefined) return undefined;
+    if (segment === '' || segment === '.') {
+      // An encoded dot segment (`%2e`, `.%2E`): browsers and nginx resolve it, many application
+      // routers take it as a literal name. The servers disagree, so it is refused.
+      if (segment !== raw) return undefined;
       continue;
     }
-    bytes?.push(c);
-  }
-  let decoded = path;
-  if (bytes !== undefined) {
-    try {
-      decoded = utf8.decode(new Uint8Array(bytes));
-    } catch {
-      return undefined;
-    }
-    // C1 control characters (U+0080 to U+009F) are controls too.
-    if (nonAscii) {
-      for (let i = 0; i < decoded.length; i++) {
-        const c = decoded.charCodeAt(i);
-        if (c >= 0x80 && c <= 0x9f) return undefined;
-      }
-    }
-  }
-  // Resolve the segments as a server does.
-  const segments: string[] = [];
-  for (const segment of decoded.split('/')) {
-    if (segment === '' || segment === '.') continue;
     if (segment === '..') {
-      if (segments.length === 0) return undefined;
+      if (segment !== raw || segments.length === 0) return undefined;
       segments.pop();
       continue;
     }
     segments.push(segment);
   }
   return `/${segments.join('/')}`;
+}
+
+/** One segment percent-decoded once, or undefined when it holds what a path may not (see above). */
+function decodeSegment(raw: string): string | undefined {
+  const bytes: number[] = [];
+  let nonAscii = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c !== PERCENT) {
+      bytes.push(c);
+      continue;
+    }
+    const high = hexDigit(raw.charCodeAt(i + 1));
+    const low = hexDigit(raw.charCodeAt(i + 2));
+    if (high < 0 || low < 0) return undefined;
+    const b = high * 16 + low;
+    if (refusedDecodedByte(b)) return undefined;
+    if (b >= 0x80) nonAscii = true;
+    bytes.push(b);
+    i += 2;
+  }
+  let decoded: string;
+  try {
+    // Fatal: invalid UTF-8, overlong forms (`%c0%ae` for `.`) and encoded surrogates are refused.
+    decoded = utf8.decode(new Uint8Array(bytes));
+  } catch {
+    return undefined;
+  }
+  if (nonAscii) {
+    // C1 control characters (U+0080 to U+009F) are controls too.
+    for (let i = 0; i < decoded.length; i++) {
+      const c = decoded.charCodeAt(i);
+      if (c >= 0x80 && c <= 0x9f) return undefined;
+    }
+  }
+  return decoded;
 }

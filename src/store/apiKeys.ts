@@ -6,6 +6,7 @@ import { isTenantAdmin } from '../domain/model.js';
 import type { KeyWithPrincipal } from '../domain/verification.js';
 import { type Order, type Page, type PageRequest, type Position, pastIn, toPage, upToIn } from './paging.js';
 import type { ApiKeysTable, Database } from './schema.js';
+import { containsPattern } from './like.js';
 
 type KeyRow = Selectable<ApiKeysTable> & { first_name: string; last_name: string; email: string };
 
@@ -191,6 +192,22 @@ export class ApiKeyRepository {
       })
       .where('uid', '=', uid)
       .execute();
+  }
+
+  /**
+   * How many of the tenant's keys hold exactly `scope` (not through `*` or `res:*`): a scope a
+   * key holds cannot leave the catalogue.
+   */
+  async countHolding(tenantUid: string, scope: string): Promise<number> {
+    // The LIKE narrows the rows read (a JSON array holds a scope name as "name": names have no
+    // character JSON escapes); the lists are then parsed, so only an exact element counts.
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .select('scopes')
+      .where('tenant_uid', '=', tenantUid)
+      .where(sql<boolean>`scopes like ${containsPattern(JSON.stringify(scope))} escape '\\'`)
+      .execute();
+    return rows.filter((r) => (JSON.parse(r.scopes) as string[]).includes(scope)).length;
   }
 
   async delete(uid: string): Promise<void> {

@@ -9,6 +9,7 @@ import { CredentialFailureRepository } from './credentialFailures.js';
 import { type Connection, connect } from './dialects.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import { TenantScopeRepository } from './scopes.js';
 import { SessionRepository } from './sessions.js';
 import { SignInAttemptRepository } from './signInAttempts.js';
 import { TenantRepository } from './tenants.js';
@@ -23,6 +24,7 @@ export class Repositories {
   readonly sessions: SessionRepository;
   readonly credentialFailures: CredentialFailureRepository;
   readonly authRoutes: AuthRoutesRepository;
+  readonly tenantScopes: TenantScopeRepository;
 
   constructor(
     protected readonly db: Kysely<Database>,
@@ -36,6 +38,7 @@ export class Repositories {
     this.sessions = new SessionRepository(db);
     this.credentialFailures = new CredentialFailureRepository(db);
     this.authRoutes = new AuthRoutesRepository(db);
+    this.tenantScopes = new TenantScopeRepository(db, capabilities.rowLocks);
   }
 }
 
