@@ -485,3 +485,50 @@ eachDatabase('route rules and forward-auth', (h) => {
     assert.equal(reason(await check(k.apiKey, { method: 'GET', uri: '/cached' })), 'ok');
   });
 });
+
+eachDatabase(
+  'forward-auth refusals of a good key are not guesses',
+  (h) => {
+    it('route rules, ?require= and allowed addresses refuse a real key as often as asked, and never count it against the address', async () => {
+      for (const name of ['orders:read', 'admin:all']) {
+        await h().inject('PUT', `/v1/scopes/${name}`, { headers: h().admin.auth, body: { description: name } });
+      }
+      const res = await h().inject('POST', '/v1/apiKeys', {
+        headers: h().admin.auth,
+        body: { metadata: { name: 'not-a-guesser' }, spec: { expiry: h().expiryIn(30), scopes: ['orders:read'], allowedCidrs: ['10.0.0.0/8'] } },
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      const { apiKey } = res.json();
+      const put = await h().inject('PUT', '/v1/authRoutes', {
+        headers: h().admin.auth,
+        body: { mode: 'enforce', default: 'deny', rules: [{ methods: ['GET'], path: '/admin/**', require: 'admin:all' }, { methods: ['GET'], path: '/orders/**' }] },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      const check = (uri: string, opts: { require?: string; ip?: string } = {}) =>
+        h().app.inject({
+          method: 'GET',
+          url: `/v1/auth/check${opts.require ? `?require=${encodeURIComponent(opts.require)}` : ''}`,
+          headers: { ApiKey: apiKey, 'X-Original-Method': 'GET', 'X-Original-URI': uri },
+          remoteAddress: opts.ip ?? '10.0.0.1',
+        });
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await check('/elsewhere')).headers['x-keyward-reason'], 'route_denied');
+        assert.equal((await check('/admin/x')).headers['x-keyward-reason'], 'insufficient_scope');
+        assert.equal((await check('/orders/1', { require: 'admin:all' })).headers['x-keyward-reason'], 'insufficient_scope');
+        assert.equal((await check('/orders/%2e%2e/admin')).headers['x-keyward-reason'], 'invalid_path');
+        assert.equal((await check('/orders/1', { ip: '192.0.2.1' })).headers['x-keyward-reason'], 'address_not_allowed');
+      }
+      assert.equal((await check('/orders/1')).statusCode, 200);
+      // Had any of those 25 refusals counted, the address would be past its budget of 3 a minute,
+      // and a bad key would be held at once. Three are still answered as themselves; the fourth is held.
+      for (let i = 0; i < 3; i++) {
+        const guess = await h().app.inject({ method: 'GET', url: '/v1/auth/check', headers: { ApiKey: `kw_guess${i}` }, remoteAddress: '10.0.0.1' });
+        assert.equal(guess.statusCode, 401);
+        assert.notEqual(guess.json().details.reason, 'TooManyRequests', `guess ${i} was held: the refusals above were counted`);
+      }
+      const blocked = await h().app.inject({ method: 'GET', url: '/v1/auth/check', headers: { ApiKey: 'kw_guess' }, remoteAddress: '10.0.0.1' });
+      assert.equal(blocked.json().details.reason, 'TooManyRequests');
+    });
+  },
+  { authFailuresPerMinute: 3 },
+);
