@@ -19,8 +19,9 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
+import type { CompiledRoutes } from '../../domain/routeRules.js';
 import { type Requirement, requirement } from '../../domain/scopeExpression.js';
-import type { AuthOutcome, KeyAuthenticated } from '../../service/authenticate.js';
+import type { AuthOutcome, AuthRefused, KeyAuthenticated } from '../../service/authenticate.js';
 import { type OriginalRequest, type RouteRefusal, type RouteVerdict, routeRefusal } from '../../service/forwardAuth.js';
 import type { Services } from '../../service/services.js';
 import { presentedApiKey, refusal, tooManyFailuresMessage } from '../credentials.js';
@@ -82,20 +83,21 @@ export function forwardAuthCheck(untyped: FastifyInstance, services: Services): 
    * A key short of `?require=`: refused, naming with it what the tenant's matching rule would
    * also want (the check is `?require=` AND the rule), so one answer lists everything missing.
    */
-  const shortOfQuery = (request: FastifyRequest, reply: FastifyReply, outcome: AuthOutcome, original: OriginalRequest): never | Promise<never> => {
-    const err = refusal(outcome as Extract<AuthOutcome, { ok: false }>, { apiKey: '' }, request.ip);
-    const found = outcome.ok ? undefined : outcome.found;
+  const shortOfQuery = (request: FastifyRequest, reply: FastifyReply, outcome: AuthRefused, original: OriginalRequest): never | Promise<never> => {
+    const err = refusal(outcome, { apiKey: '' }, request.ip);
+    const { found } = outcome;
     if (found === undefined) return forbid(reply, err);
-    const withRule = (routes: Awaited<ReturnType<typeof authRoutes.compiled>>): never => {
+    const withRule = (routes: CompiledRoutes): never => {
       const byRule = routes.rules.mode === 'enforce' ? routeRefusal(routes, original, found.key.scopes) : undefined;
-      if (byRule?.reason === 'insufficient_scope' && byRule.missing !== undefined) {
-        const missing = [...(err.details.missing as string[])];
-        for (const s of byRule.missing) if (!missing.includes(s)) missing.push(s);
-        forbid(reply, new KeywardError('Forbidden', `This API key does not hold ${scopesWord(missing)}, which this request needs.`, {
+      if (byRule?.reason !== 'insufficient_scope' || byRule.missing === undefined) return forbid(reply, err);
+      const missing = [...(outcome.missing ?? [])];
+      for (const s of byRule.missing) if (!missing.includes(s)) missing.push(s);
+      return forbid(
+        reply,
+        new KeywardError('Forbidden', `This API key does not hold ${scopesWord(missing)}, which this request needs.`, {
           details: { reason: 'insufficient_scope', missingScope: missing[0], missing },
-        }));
-      }
-      return forbid(reply, err);
+        }),
+      );
     };
     const routes = authRoutes.compiled(found.principal.tenantUid);
     return routes instanceof Promise ? routes.then(withRule) : withRule(routes);
