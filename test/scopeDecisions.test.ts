@@ -35,6 +35,8 @@ const DECISIONS: Record<string, string | null> = {
   'GET /v1/audits': 'audits:read',
   'PUT /v1/scopes/:name': '*',
   'DELETE /v1/scopes/:name': '*',
+  'GET /v1/authRoutes': '*',
+  'PUT /v1/authRoutes': '*',
 };
 
 describe('scope decisions', () => {
