@@ -113,6 +113,7 @@ for (const factory of databases()) {
         await screenshot(page, `scopes-read-only-form-${factory.name}`);
       });
       assert.equal(await cell('rita-dashboard', 'Scopes'), 'Read only');
+      assert.ok(!(await page.getByRole('columnheader').allTextContents()).includes('Allowed addresses'), 'no addresses column while no key has an allowlist');
       await screenshot(page, `scopes-read-only-table-${factory.name}`);
 
       const stored = await keyNamed('rita-dashboard');

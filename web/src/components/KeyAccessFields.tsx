@@ -136,7 +136,7 @@ export function KeyAccessFields(props: { value: KeyAccess; onChange: (value: Key
       </fieldset>
       <label>
         Allowed addresses
-        <textarea className="mono" spellCheck={false} aria-describedby={`${id}-cidrs`} placeholder="203.0.113.0/24" value={value.cidrs} onChange={(e) => onChange({ ...value, cidrs: e.target.value })} />
+        <textarea className="mono" spellCheck={false} aria-describedby={`${id}-cidrs`} value={value.cidrs} onChange={(e) => onChange({ ...value, cidrs: e.target.value })} />
       </label>
       <p id={`${id}-cidrs`} className="hint">
         One IPv4 or IPv6 address or range per line, such as 203.0.113.0/24 or 2001:db8::/48. Empty: any address. Requests from elsewhere are refused.

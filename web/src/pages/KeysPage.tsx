@@ -50,7 +50,10 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
   };
 
   const title = scope === 'user' ? 'My API Keys' : 'API Keys';
-  const columns = scope === 'tenant' ? 9 : 8;
+  // Allowed addresses only when a key shown has some: most keys work from anywhere, and the table
+  // keeps its actions in view without a sideways scroll.
+  const showCidrs = keys?.some((k) => (k.spec.allowedCidrs?.length ?? 0) > 0) ?? false;
+  const columns = 7 + (scope === 'tenant' ? 1 : 0) + (showCidrs ? 1 : 0);
   return (
     <section aria-labelledby="keys-title" className="page">
       <div className="page-head">
@@ -72,7 +75,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
               <th scope="col">Active</th>
               <th scope="col">Last Used</th>
               <th scope="col">Scopes</th>
-              <th scope="col">Allowed addresses</th>
+              {showCidrs && <th scope="col">Allowed addresses</th>}
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
               </th>
@@ -103,7 +106,7 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
                 </td>
                 <td>{formatDateTime(k.status.lastUsedTimestamp)}</td>
                 <td className="scopes-cell">{describeScopes(k.spec.scopes)}</td>
-                <td className="cidrs-cell">{k.spec.allowedCidrs?.length ? k.spec.allowedCidrs.join(', ') : <span className="muted">Any</span>}</td>
+                {showCidrs && <td className="cidrs-cell">{k.spec.allowedCidrs?.length ? k.spec.allowedCidrs.join(', ') : <span className="muted">Any</span>}</td>}
                 <td className="row-actions">
                   <Menu
                     label={`Actions for ${k.metadata.name}`}
