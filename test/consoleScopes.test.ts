@@ -27,7 +27,7 @@ for (const factory of databases()) {
     const withKey = (apiKey: string) => ({ ApiKey: apiKey });
     /** A user of their own for each test, so that no test sees another's keys. */
     const createUser = async (local: string) => {
-      const who = { email: `${local}@example.com`, password: `${local}-password-01` };
+      const who = { email: `${local}@example.com`, password: "correct-horse-battery-9" };
       const res = await api('POST', '/v1/users', { spec: { emailId: who.email, firstName: local[0]!.toUpperCase() + local.slice(1), lastName: 'Tester', password: who.password } });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return { ...who, uid: res.body.uid as string };
@@ -82,6 +82,12 @@ for (const factory of databases()) {
       return (await row(name).getByRole('cell').nth(index).textContent())?.trim() ?? '';
     }
 
+    /** Waits until the cell shows `expected`: a table is read again after a save, a moment after the dialog closes. */
+    async function waitForCell(name: string, column: string, expected: string) {
+      await row(name).getByRole('cell', { name: expected, exact: true }).waitFor();
+      assert.equal(await cell(name, column), expected);
+    }
+
     async function rowAction(name: string, action: string) {
       await page.getByRole('button', { name: `Actions for ${name}` }).click();
       await page.getByRole('menuitem', { name: action, exact: true }).click();
@@ -131,7 +137,7 @@ for (const factory of databases()) {
       await scopesGroup(edit).getByRole('radio', { name: 'Full access' }).check();
       await edit.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved API key rita-dashboard' }).waitFor();
-      assert.equal(await cell('rita-dashboard', 'Scopes'), 'Full access');
+      await waitForCell('rita-dashboard', 'Scopes', 'Full access');
       assert.deepEqual((await keyNamed('rita-dashboard')).spec.scopes, ['*']);
     });
 
@@ -166,7 +172,7 @@ for (const factory of databases()) {
       await edit.getByLabel('Description').fill('List and read orders.');
       await edit.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved scope orders:read' }).waitFor();
-      assert.equal(await cell('orders:read', 'Description'), 'List and read orders.');
+      await waitForCell('orders:read', 'Description', 'List and read orders.');
 
       // A key with chosen scopes, the tenant's among them.
       await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'API Keys' }).click();
@@ -199,7 +205,7 @@ for (const factory of databases()) {
       await scopesGroup(editKey).getByRole('checkbox', { name: 'apiKeys:read', exact: true }).uncheck();
       await editKey.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved API key orders-reader' }).waitFor();
-      assert.equal(await cell('orders-reader', 'Scopes'), 'orders:read');
+      await waitForCell('orders-reader', 'Scopes', 'orders:read');
       assert.deepEqual((await keyNamed('orders-reader')).spec.scopes, ['orders:read']);
       assert.equal((await api('GET', '/v1/apiKeys', undefined, withKey(apiKey))).status, 403, 'the narrowed key no longer reads keys');
     });
@@ -237,7 +243,7 @@ for (const factory of databases()) {
       await edit.getByLabel('Allowed addresses').fill('192.0.2.0/24');
       await edit.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved API key alan-local' }).waitFor();
-      assert.equal(await cell('alan-local', 'Allowed addresses'), '192.0.2.0/24');
+      await waitForCell('alan-local', 'Allowed addresses', '192.0.2.0/24');
       const refused = await api('GET', '/v1/users/info', undefined, withKey(apiKey));
       assert.equal(refused.status, 403, JSON.stringify(refused.body));
       assert.equal(refused.body.details?.reason, 'address_not_allowed');
