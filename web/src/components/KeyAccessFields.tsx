@@ -108,7 +108,11 @@ function ScopeChecklist(props: { chosen: string[]; onChange: (chosen: string[]) 
         );
       })}
       <p role="status" className="hint">
-        {full ? `A key holds at most ${max} scopes.` : `${chosen.length} chosen.`}
+        {full
+          ? `A key holds at most ${max} scopes.`
+          : chosen.length === 0
+            ? 'None chosen: the key will be able to identify itself and nothing more.'
+            : `${chosen.length} chosen.`}
       </p>
     </div>
   );
