@@ -111,7 +111,7 @@ function ScopeChecklist(props: { chosen: string[]; onChange: (chosen: string[]) 
         {full
           ? `A key holds at most ${max} scopes.`
           : chosen.length === 0
-            ? 'None chosen: the key will be able to identify itself and nothing more.'
+            ? 'None chosen: the key proves who it is, and passes only checks that require no scope.'
             : `${chosen.length} chosen.`}
       </p>
     </div>
