@@ -354,5 +354,28 @@ for (const factory of databases()) {
       assert.equal(info.status, 200);
       assert.equal(info.body.userUid, bot.metadata.uid, "the key is the service account's");
     });
+
+    it('fits a phone: the key form with its checklist, Scopes and Route Rules scroll no page sideways', async () => {
+      const noSidewaysScroll = async (where: string) => {
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(overflow <= 0, `${where}: the page does not scroll sideways (${overflow}px)`);
+      };
+      await page.setViewportSize({ width: 390, height: 844 });
+      await logIn(ADMIN);
+      await openTenantSettings('API Keys');
+      await page.getByRole('button', { name: 'Add New API key' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+      await scopesGroup(dialog).getByRole('radio', { name: 'Choose scopes' }).check();
+      await scopesGroup(dialog).getByRole('checkbox', { name: 'keys:verify', exact: true }).waitFor();
+      await noSidewaysScroll('key form');
+      await screenshot(page, `phone-key-form-scopes-${factory.name}`);
+      await page.keyboard.press('Escape');
+      for (const entry of ['Scopes', 'Route Rules']) {
+        await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: entry, exact: true }).click();
+        await page.getByRole('heading', { name: entry, exact: true }).waitFor();
+        await page.getByRole('table').waitFor();
+        await noSidewaysScroll(entry);
+      }
+    });
   });
 }
