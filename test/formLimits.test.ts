@@ -69,4 +69,14 @@ describe('console form limits', { skip: browserSkipReason() }, () => {
     assert.deepEqual(await attributes(dialog.getByLabel('Last Name'), limits.user.name), limits.user.name);
     assert.deepEqual(await attributes(dialog.getByLabel('Password'), limits.password), limits.password);
   });
+
+  it('the scope form: name and description', async () => {
+    await page.getByRole('button', { name: 'Tenant Admin' }).click();
+    await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
+    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Scopes' }).click();
+    await page.getByRole('button', { name: 'Add scope' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add scope' });
+    assert.deepEqual(await attributes(dialog.getByLabel('Name'), limits.scope.name), limits.scope.name);
+    assert.deepEqual(await attributes(dialog.getByLabel('Description'), limits.scope.description), limits.scope.description);
+  });
 });

@@ -6,6 +6,8 @@ import { AuditPage } from './pages/AuditPage';
 import { KeysPage } from './pages/KeysPage';
 import { LoginPage } from './pages/LoginPage';
 import { ChangePasswordDialog } from './pages/PasswordDialogs';
+import { RouteRulesPage } from './pages/RouteRulesPage';
+import { ScopesPage } from './pages/ScopesPage';
 import { UsersPage } from './pages/UsersPage';
 import { navigate, usePath } from './router';
 import { loadSession, type Session } from './session';
@@ -14,6 +16,8 @@ const TENANT_SETTINGS = [
   { path: '/tenant/settings/api-keys', label: 'API Keys' },
   { path: '/tenant/settings/users', label: 'Users' },
   { path: '/tenant/settings/audit-logs', label: 'Audit Logs' },
+  { path: '/tenant/settings/scopes', label: 'Scopes' },
+  { path: '/tenant/settings/route-rules', label: 'Route Rules' },
 ];
 
 function NavLink(props: { path: string; label: string; current: string }) {
@@ -141,11 +145,15 @@ export function App() {
     content = <UsersPage session={session} notify={notify} />;
   } else if (path === '/tenant/settings/audit-logs') {
     content = <AuditPage />;
+  } else if (path === '/tenant/settings/scopes') {
+    content = <ScopesPage notify={notify} />;
+  } else if (path === '/tenant/settings/route-rules') {
+    content = <RouteRulesPage />;
   } else if (path === '/tenant/settings') {
     content = (
       <section className="page">
         <h1>Tenant Settings</h1>
-        <p>Choose API Keys, Users or Audit Logs from the Tenant Settings Menu.</p>
+        <p>Choose API Keys, Users, Audit Logs, Scopes or Route Rules from the Tenant Settings Menu.</p>
       </section>
     );
   } else if (tenantScope) {

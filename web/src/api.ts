@@ -56,14 +56,38 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 
 export interface ApiKey {
   metadata: { uid: string; name: string; annotations?: { description?: string }; creationTimestamp: string };
-  spec: { expiry: string; user: { uid: string; firstName: string; lastName: string; emailId?: string } };
+  spec: {
+    expiry: string;
+    user: { uid: string; firstName: string; lastName: string; emailId?: string };
+    /** Absent from a server before scopes: the key has its owner's full power, as `["*"]`. */
+    scopes?: string[];
+    /** Absent or empty: any address. */
+    allowedCidrs?: string[];
+  };
   status: { isActive: boolean; isExpired?: boolean; lastUsedTimestamp?: string; revokedByAdmin?: boolean };
 }
 
 export interface User {
   metadata: { uid: string; name: string; creationTimestamp: string };
-  spec: { emailId: string; firstName: string; lastName: string; roles: string[] };
+  /** `kind` absent means a person (a server before service accounts). */
+  spec: { emailId: string; firstName: string; lastName: string; roles: string[]; kind?: 'person' | 'service' };
   status: { lastSignIn?: string };
+}
+
+export const isServiceAccount = (u: User): boolean => u.spec.kind === 'service';
+
+/** One entry of the scope catalogue: Keyward's own scopes and the tenant's. */
+export interface Scope {
+  name: string;
+  description: string;
+  builtIn: boolean;
+}
+
+/** The tenant's forward-auth route rules (GET /v1/authRoutes). */
+export interface AuthRoutes {
+  mode: 'enforce' | 'audit';
+  default: 'allow' | 'deny';
+  rules: { methods: string[]; path: string; require: string }[];
 }
 
 export interface AuditEntry {

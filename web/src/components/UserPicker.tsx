@@ -6,7 +6,7 @@
  * field keeps the user chosen before.
  */
 import { useEffect, useId, useState } from 'react';
-import { api, type User } from '../api';
+import { api, isServiceAccount, type User } from '../api';
 import { fullName } from '../format';
 import { NEWEST_FIRST } from './usePagedList';
 
@@ -20,7 +20,8 @@ const RESULTS = 20;
 /** Typing pauses this long before a search is sent: one request per pause, not per key. */
 const DEBOUNCE_MS = 200;
 
-export const userLabel = (u: User): string => `${fullName(u.spec)} (${u.spec.emailId})`;
+/** A service account is marked, so that a tenant admin giving keys to an automation picks the right user. */
+export const userLabel = (u: User): string => `${fullName(u.spec)} (${u.spec.emailId})${isServiceAccount(u) ? ' · Service account' : ''}`;
 
 interface Found {
   query: string;

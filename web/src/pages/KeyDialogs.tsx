@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { type ApiKey, api } from '../api';
 import { Dialog } from '../components/Dialog';
+import { cidrsOf, initialAccess, KeyAccessFields, sameNames, scopesOf } from '../components/KeyAccessFields';
 import { type PickedUser, UserPicker } from '../components/UserPicker';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDate } from '../format';
@@ -68,13 +69,14 @@ export function CreateKeyDialog(props: { pickOwner: boolean; self: PickedUser; o
   const [owner, setOwner] = useState<PickedUser>(props.self);
   const [choice, setChoice] = useState('30');
   const [custom, setCustom] = useState('');
+  const [access, setAccess] = useState(initialAccess);
   const [created, setCreated] = useState<string | null>(null);
   const [copied, setCopied] = useState('');
 
   const { busy, error, submit } = useSubmit(async () => {
     const res = await api<{ apiKey: string }>('POST', '/v1/apiKeys', {
       metadata: { name, annotations: { description } },
-      spec: { expiry: expiryFrom(choice, custom), userUid: owner.uid },
+      spec: { expiry: expiryFrom(choice, custom), userUid: owner.uid, scopes: scopesOf(access), allowedCidrs: cidrsOf(access) },
     });
     setCreated(res.apiKey);
   });
@@ -114,10 +116,12 @@ export function CreateKeyDialog(props: { pickOwner: boolean; self: PickedUser; o
   return (
     <Dialog title="Add New API key" onClose={() => props.onClose(false)}>
       <form onSubmit={submit}>
-        <FormError error={error} />
         <NameFields name={name} setName={setName} description={description} setDescription={setDescription} />
         {props.pickOwner && <UserPicker label="User Name" value={owner} onChange={(u) => setOwner(u ?? props.self)} />}
         <ExpiryField choice={choice} setChoice={setChoice} custom={custom} setCustom={setCustom} />
+        <KeyAccessFields value={access} onChange={setAccess} />
+        {/* Beside the button that was pressed: the form is long, and the refusal is read where the eyes are. */}
+        <FormError error={error} />
         <div className="actions">
           <button type="button" onClick={() => props.onClose(false)}>
             Cancel
@@ -137,10 +141,20 @@ export function EditKeyDialog(props: { apiKey: ApiKey; onClose: (saved: boolean)
   const [description, setDescription] = useState(k.metadata.annotations?.description ?? '');
   const [choice, setChoice] = useState('keep');
   const [custom, setCustom] = useState('');
+  const [initial] = useState(() => initialAccess(k));
+  const [access, setAccess] = useState(initial);
   const { busy, error, submit } = useSubmit(async () => {
+    // Scopes and addresses go only when changed (absent = unchanged): saving a new name never
+    // rewrites what the key may do.
+    const scopes = scopesOf(access);
+    const cidrs = cidrsOf(access);
     await api('PUT', `/v1/apiKeys/${k.metadata.uid}`, {
       metadata: { name, annotations: { description } },
-      spec: { expiry: expiryFrom(choice, custom) },
+      spec: {
+        expiry: expiryFrom(choice, custom),
+        ...(sameNames(scopes, scopesOf(initial)) ? {} : { scopes }),
+        ...(sameNames(cidrs, cidrsOf(initial)) ? {} : { allowedCidrs: cidrs }),
+      },
     });
     props.onClose(true);
   });
@@ -148,9 +162,11 @@ export function EditKeyDialog(props: { apiKey: ApiKey; onClose: (saved: boolean)
   return (
     <Dialog title={`Edit API key ${k.metadata.name}`} onClose={() => props.onClose(false)}>
       <form onSubmit={submit}>
-        <FormError error={error} />
         <NameFields name={name} setName={setName} description={description} setDescription={setDescription} />
         <ExpiryField choice={choice} setChoice={setChoice} custom={custom} setCustom={setCustom} current={k.spec.expiry} />
+        <KeyAccessFields value={access} onChange={setAccess} />
+        {/* Beside the button that was pressed: the form is long, and the refusal is read where the eyes are. */}
+        <FormError error={error} />
         <div className="actions">
           <button type="button" onClick={() => props.onClose(false)}>
             Cancel

@@ -12,6 +12,7 @@ import { type PickedUser, UserPicker } from '../components/UserPicker';
 import { FormError } from '../components/useSubmit';
 import type { Notice } from '../components/Notices';
 import { formatDate, formatDateTime, fullName } from '../format';
+import { describeScopes } from '../scopes';
 import type { Session } from '../session';
 import { CreateKeyDialog, EditKeyDialog } from './KeyDialogs';
 
@@ -49,6 +50,10 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
   };
 
   const title = scope === 'user' ? 'My API Keys' : 'API Keys';
+  // Allowed addresses only when a key shown has some: most keys work from anywhere, and the table
+  // keeps its actions in view without a sideways scroll.
+  const showCidrs = keys?.some((k) => (k.spec.allowedCidrs?.length ?? 0) > 0) ?? false;
+  const columns = 7 + (scope === 'tenant' ? 1 : 0) + (showCidrs ? 1 : 0);
   return (
     <section aria-labelledby="keys-title" className="page">
       <div className="page-head">
@@ -69,6 +74,8 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
               <th scope="col">Expiration Date</th>
               <th scope="col">Active</th>
               <th scope="col">Last Used</th>
+              <th scope="col">Scopes</th>
+              {showCidrs && <th scope="col">Allowed addresses</th>}
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
               </th>
@@ -77,12 +84,12 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
           <tbody>
             {keys === null && !list.error && (
               <tr>
-                <td colSpan={7}>Loading…</td>
+                <td colSpan={columns}>Loading…</td>
               </tr>
             )}
             {keys?.length === 0 && (
               <tr>
-                <td colSpan={7}>No API keys yet. Add one to get started.</td>
+                <td colSpan={columns}>No API keys yet. Add one to get started.</td>
               </tr>
             )}
             {keys?.map((k) => (
@@ -98,6 +105,8 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
                   <span className={`badge ${k.status.isActive ? 'active' : 'inactive'}`}>{k.status.isActive ? 'Active' : 'Inactive'}</span>
                 </td>
                 <td>{formatDateTime(k.status.lastUsedTimestamp)}</td>
+                <td className="scopes-cell">{describeScopes(k.spec.scopes)}</td>
+                {showCidrs && <td className="cidrs-cell">{k.spec.allowedCidrs?.length ? k.spec.allowedCidrs.join(', ') : <span className="muted">Any</span>}</td>}
                 <td className="row-actions">
                   <Menu
                     label={`Actions for ${k.metadata.name}`}

@@ -1,5 +1,5 @@
-import { useState } from 'react';
-import { api, type User } from '../api';
+import { useId, useState } from 'react';
+import { api, isServiceAccount, type User } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import type { Notice } from '../components/Notices';
 import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
@@ -9,18 +9,26 @@ import { limits } from '../limits';
 import type { Session } from '../session';
 import { ResetPasswordDialog } from './PasswordDialogs';
 
-function AddUserDialog(props: { onClose: (created: string | null) => void }) {
+/**
+ * A person, or a service account: a user for an automation, with no password (it cannot sign
+ * in) whose keys a tenant admin makes for it in Tenant Settings → API Keys.
+ */
+function AddUserDialog(props: { onClose: (created: { email: string; service: boolean } | null) => void }) {
   const [email, setEmail] = useState('');
   const [firstName, setFirstName] = useState('');
   const [lastName, setLastName] = useState('');
   const [password, setPassword] = useState('');
+  const [service, setService] = useState(false);
   const [admin, setAdmin] = useState(false);
+  const hintId = useId();
   const { busy, error, submit } = useSubmit(async () => {
     await api('POST', '/v1/users', {
       metadata: { name: `${firstName} ${lastName}`.trim() },
-      spec: { emailId: email, firstName, lastName, roles: admin ? ['tenant-admin'] : [], password: password || undefined },
+      spec: service
+        ? { emailId: email, firstName, lastName, roles: admin ? ['tenant-admin'] : [], kind: 'service' }
+        : { emailId: email, firstName, lastName, roles: admin ? ['tenant-admin'] : [], password: password || undefined },
     });
-    props.onClose(email);
+    props.onClose({ email, service });
   });
 
   return (
@@ -39,10 +47,19 @@ function AddUserDialog(props: { onClose: (created: string | null) => void }) {
           Last Name
           <input maxLength={limits.user.name.maxLength} value={lastName} onChange={(e) => setLastName(e.target.value)} />
         </label>
-        <label>
-          Password
-          <input type="password" autoComplete="new-password" minLength={limits.password.minLength} maxLength={limits.password.maxLength} value={password} onChange={(e) => setPassword(e.target.value)} />
+        <label className="check">
+          <input type="checkbox" checked={service} aria-describedby={hintId} onChange={(e) => setService(e.target.checked)} />
+          Service account
         </label>
+        <p id={hintId} className="hint">
+          For an automation: no password and no sign-in. Give it API keys from Tenant Settings → API Keys.
+        </p>
+        {!service && (
+          <label>
+            Password
+            <input type="password" autoComplete="new-password" minLength={limits.password.minLength} maxLength={limits.password.maxLength} value={password} onChange={(e) => setPassword(e.target.value)} />
+          </label>
+        )}
         <label className="check">
           <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.target.checked)} />
           Tenant admin
@@ -94,6 +111,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Email</th>
+              <th scope="col">Kind</th>
               <th scope="col">Role</th>
               <th scope="col">Last Sign-in</th>
               <th scope="col">
@@ -106,15 +124,19 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
               <tr key={u.metadata.uid}>
                 <td>{fullName(u.spec)}</td>
                 <td>{u.spec.emailId}</td>
+                <td>{isServiceAccount(u) ? <span className="badge service">Service account</span> : 'Person'}</td>
                 <td>{u.spec.roles.includes('tenant-admin') ? 'Tenant admin' : 'User'}</td>
-                <td>{formatDateTime(u.status.lastSignIn)}</td>
+                <td>{isServiceAccount(u) ? <span className="muted">Cannot sign in</span> : formatDateTime(u.status.lastSignIn)}</td>
                 <td className="row-actions">
                   {/* Not on the admin's own row: a reset ends every session, this one too; Change password in the User Menu keeps it. */}
                   {u.metadata.uid !== props.session.userUid && (
                     <>
-                      <button type="button" className="link" aria-label={`Reset password for ${u.spec.emailId}`} onClick={() => setResetting(u)}>
-                        Reset password
-                      </button>
+                      {/* A service account has no password to reset. */}
+                      {!isServiceAccount(u) && (
+                        <button type="button" className="link" aria-label={`Reset password for ${u.spec.emailId}`} onClick={() => setResetting(u)}>
+                          Reset password
+                        </button>
+                      )}
                       <button type="button" className="link danger" aria-label={`Delete user ${u.spec.emailId}`} onClick={() => setDeleting(u)}>
                         Delete
                       </button>
@@ -129,9 +151,9 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
       {users && list.hasMore && <ShowMore shown={users.length} total={list.total} noun="users" onClick={() => void list.showMore()} />}
       {adding && (
         <AddUserDialog
-          onClose={(email) => {
+          onClose={(created) => {
             setAdding(false);
-            if (email) notify({ kind: 'status', text: `Created user ${email}.` });
+            if (created) notify({ kind: 'status', text: created.service ? `Created service account ${created.email}.` : `Created user ${created.email}.` });
             void load();
           }}
         />
