@@ -44,7 +44,8 @@ eachDatabase(
       assert.ok(outcome.ok, JSON.stringify(outcome));
       assert.deepEqual(
         { ...outcome.principal },
-        { userUid: user.uid, tenantUid: h().tenantUid, email: user.email, isAdmin: false, apiKeyUid: key.uid },
+        // A key made without scopes holds `*`, and without allowedCidrs has no allowlist.
+        { userUid: user.uid, tenantUid: h().tenantUid, email: user.email, isAdmin: false, apiKeyUid: key.uid, scopes: ['*'], allowlist: undefined },
       );
       assert.equal(outcome.key?.uid, key.uid);
       assert.equal(outcome.session, undefined);

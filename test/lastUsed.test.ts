@@ -36,6 +36,8 @@ async function insertKeys(h: Harness, tag: string, n = N): Promise<string[]> {
         createdAt: now,
         updatedAt: now,
         lastUsedAt: null,
+        scopes: ['*'],
+        allowedCidrs: [],
       };
       await tx.apiKeys.insert(key, randomBytes(32).toString('hex'));
     }

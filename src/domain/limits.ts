@@ -16,14 +16,22 @@ export const limits = {
     scopes: { maxItems: 50 },
     /** Networks a key may be used from; none = any address. */
     allowedCidrs: { maxItems: 100 },
+    /** One of them as text: the longest IPv6 spelling with a prefix is 49 characters. */
+    cidr: { minLength: 1, maxLength: 64 },
   },
   scope: {
     name: { minLength: 1, maxLength: 128 },
     description: { maxLength: 1024 },
+    /** A tenant's own scopes (the catalogue); far more than any set of services behind one Keyward needs. */
+    catalogue: { maxItems: 1000 },
   },
   /** A tenant's forward-auth route rules (PUT /v1/authRoutes). */
   authRoutes: {
     rules: { maxItems: 2000 },
+    /** A rule's path glob, such as `/v1/things/*` or `/admin/**`. */
+    path: { minLength: 1, maxLength: 1024 },
+    /** A rule's HTTP methods (`["GET", "POST"]`, `["*"]`). */
+    methods: { minItems: 1, maxItems: 16 },
   },
   /** A requirement expression (`apiKeys:read AND (users:read OR *)`): verify's require, ?require=, rules. */
   requirement: { maxLength: 2048 },

@@ -1,4 +1,5 @@
 /** The records Keyward works with. Times are epoch milliseconds, UTC. */
+import type { AddressAllowlist } from './cidrs.js';
 
 export const TENANT_ADMIN_ROLE = 'tenant-admin';
 
@@ -37,6 +38,10 @@ export interface ApiKey {
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;
+  /** Scope names (domain/scopes.ts): what the key may do, within its owner's role. `["*"]`: all of it. */
+  scopes: string[];
+  /** Normalised CIDRs the key may be used from; empty: any address. */
+  allowedCidrs: string[];
 }
 
 /** An API key with the owner fields that listings show. */
@@ -52,6 +57,13 @@ export interface Principal {
   isAdmin: boolean;
   /** Present when the request authenticated with an API key. */
   apiKeyUid?: string;
+  /**
+   * The key's scopes, when the request authenticated with an API key; absent for a session (a
+   * person has their role's full power). What the caller may do is its role intersected with these.
+   */
+  scopes?: readonly string[];
+  /** The key's address allowlist, when it has one: a key it creates or changes must stay inside it. */
+  allowlist?: AddressAllowlist;
 }
 
 export const isTenantAdmin = (roles: readonly string[]) => roles.includes(TENANT_ADMIN_ROLE);

@@ -89,3 +89,109 @@ export function limiterKey(address: string): string {
   const w = words(zone < 0 ? address : address.slice(0, zone));
   return mappedIpv4(w) ?? `${format([w[0], w[1], w[2], w[3], 0, 0, 0, 0])}/64`;
 }
+
+/** The value of a dotted IPv4 address `a.b.c.d` (decimal, no leading zeros) in text[from, to), or -1. */
+export function ipv4Value(text: string, from = 0, to = text.length): number {
+  let value = 0;
+  let parts = 0;
+  let i = from;
+  while (parts < 4) {
+    const start = i;
+    let part = 0;
+    while (i < to) {
+      const c = text.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      part = part * 10 + (c - 0x30);
+      i++;
+    }
+    const digits = i - start;
+    // Leading zeros are refused: some parsers read `010` as octal (8), others as 10.
+    if (digits === 0 || digits > 3 || part > 255 || (digits > 1 && text.charCodeAt(start) === 0x30)) return -1;
+    value = value * 256 + part;
+    parts++;
+    if (parts < 4) {
+      if (text.charCodeAt(i) !== 0x2e) return -1;
+      i++;
+    }
+  }
+  return i === to ? value : -1;
+}
+
+/** The value of 1 to 4 hex digits in text[from, to), or -1. */
+function hexWord(text: string, from: number, to: number): number {
+  const n = to - from;
+  if (n < 1 || n > 4) return -1;
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else return -1;
+    value = value * 16 + d;
+  }
+  return value;
+}
+
+/**
+ * Pushes the groups of text[from, to) (colon-separated, the last may be dotted IPv4 when
+ * `v4Tail`) onto `out`; false when one is malformed. An empty range has no groups.
+ */
+function pushGroups(text: string, from: number, to: number, v4Tail: boolean, out: number[]): boolean {
+  if (from === to) return true;
+  let start = from;
+  for (;;) {
+    let end = start;
+    while (end < to && text.charCodeAt(end) !== 0x3a) end++;
+    const last = end === to;
+    if (last && v4Tail && text.indexOf('.', start) >= 0 && text.indexOf('.', start) < to) {
+      const v4 = ipv4Value(text, start, end);
+      if (v4 < 0) return false;
+      out.push(Math.floor(v4 / 65536), v4 % 65536);
+    } else {
+      const w = hexWord(text, start, end);
+      if (w < 0) return false;
+      out.push(w);
+    }
+    if (last) return true;
+    start = end + 1;
+  }
+}
+
+/**
+ * The eight 16-bit groups of an IP address, by hand and without a regex (this runs per request
+ * for keys with an address allowlist): IPv6 in any spelling, with or without a zone id (dropped),
+ * and IPv4 `a.b.c.d` as its IPv4-mapped IPv6 address `::ffff:a.b.c.d`, so one comparison serves
+ * both families. Undefined when `text` is not an IP address.
+ */
+export function addressWords(text: string, allowZone = true): number[] | undefined {
+  if (typeof text !== 'string' || text.length === 0 || text.length > 100) return undefined;
+  if (text.indexOf(':') < 0) {
+    const v4 = ipv4Value(text);
+    return v4 < 0 ? undefined : [0, 0, 0, 0, 0, 0xffff, Math.floor(v4 / 65536), v4 % 65536];
+  }
+  let end = text.indexOf('%');
+  if (end >= 0 && (!allowZone || end === text.length - 1)) return undefined;
+  if (end < 0) end = text.length;
+  const gap = text.indexOf('::');
+  if (gap >= end) return undefined;
+  const out: number[] = [];
+  if (gap < 0) {
+    if (!pushGroups(text, 0, end, true, out) || out.length !== 8) return undefined;
+    return out;
+  }
+  if (text.indexOf('::', gap + 1) >= 0 && text.indexOf('::', gap + 1) < end) return undefined;
+  if (!pushGroups(text, 0, gap, false, out)) return undefined;
+  const left = out.length;
+  const right: number[] = [];
+  if (!pushGroups(text, gap + 2, end, true, right)) return undefined;
+  // `::` stands for at least one zero group.
+  if (left + right.length > 7) return undefined;
+  for (let i = left + right.length; i < 8; i++) out.push(0);
+  for (const w of right) out.push(w);
+  return out;
+}
+
+/** RFC 5952 text of eight 16-bit groups (no IPv4-mapped special case). */
+export const ipv6Text = (w: number[]): string => format(w);

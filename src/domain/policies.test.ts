@@ -61,10 +61,10 @@ describe('verification outcome', () => {
   const now = 1000;
   it('is a value: NOT_FOUND, EXPIRED (even when revoked), INACTIVE or VALID', () => {
     assert.equal(evaluateKey(undefined, now).code, 'NOT_FOUND');
-    assert.equal(evaluateKey({ key: { uid: 'k', expiry: 1000, isActive: true }, principal }, now).code, 'EXPIRED');
-    assert.equal(evaluateKey({ key: { uid: 'k', expiry: 999, isActive: false }, principal }, now).code, 'EXPIRED');
-    assert.equal(evaluateKey({ key: { uid: 'k', expiry: 2000, isActive: false }, principal }, now).code, 'INACTIVE');
-    const ok = evaluateKey({ key: { uid: 'k', expiry: 2000, isActive: true }, principal }, now);
+    assert.equal(evaluateKey({ key: { uid: 'k', expiry: 1000, isActive: true, scopes: ['*'] }, principal }, now).code, 'EXPIRED');
+    assert.equal(evaluateKey({ key: { uid: 'k', expiry: 999, isActive: false, scopes: ['*'] }, principal }, now).code, 'EXPIRED');
+    assert.equal(evaluateKey({ key: { uid: 'k', expiry: 2000, isActive: false, scopes: ['*'] }, principal }, now).code, 'INACTIVE');
+    const ok = evaluateKey({ key: { uid: 'k', expiry: 2000, isActive: true, scopes: ['*'] }, principal }, now);
     assert.equal(ok.ok, true);
     assert.equal(ok.principal?.apiKeyUid, 'k');
   });

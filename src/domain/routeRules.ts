@@ -1,10 +1,28 @@
-import { requirement, type Requirement } from './scopeExpression.js';
+/**
+ * A tenant's forward-auth route rules: which scopes a request to the protected service needs,
+ * by method and path. The first rule (lowest index) matching the request applies; no match
+ * falls to the default (allow or deny).
+ *
+ * Paths are globs over whole segments: a literal segment, `*` (exactly one segment) or `**`
+ * (zero or more segments). They are compared with the normalised request path (requestPath.ts),
+ * ASCII letters case-insensitively (only ASCII: `K`, the Kelvin sign, lower-cases to `k` in
+ * Unicode and must not reach a rule written for `/key`).
+ *
+ * Compiled into a segment trie walked once per request, so the cost of a match depends on the
+ * path's length and on how many wildcards overlap, not on the number of rules.
+ */
+import { badRequest } from './errors.js';
+import { limits } from './limits.js';
+import { parseRequirement, requirement, type Requirement } from './scopeExpression.js';
 
 export type RouteMode = 'enforce' | 'audit';
 export type RouteDefault = 'allow' | 'deny';
 export interface RouteRule {
+  /** Upper-case HTTP method names, or `["*"]` for any; GET also matches HEAD. */
   methods: string[];
+  /** A path glob starting with `/`. */
   path: string;
+  /** A requirement expression; an empty text means any valid key (no scope needed). */
   require: string;
 }
 export interface RouteRules {
@@ -13,26 +31,231 @@ export interface RouteRules {
   rules: RouteRule[];
 }
 
-export const NO_ROUTE_RULES: RouteRules = Object.freeze({ mode: 'enforce', default: 'allow', rules: Object.freeze([]) as unknown as RouteRule[] }) as RouteRules;
+export const NO_ROUTE_RULES: RouteRules = Object.freeze({
+  mode: 'enforce',
+  default: 'allow',
+  rules: Object.freeze([]) as unknown as RouteRule[],
+}) as RouteRules;
 
+/** HTTP method names as written in rules: upper-case letters (and `-`/`_`, as in WebDAV's VERSION-CONTROL). */
+function methodProblem(method: unknown): string | undefined {
+  if (typeof method !== 'string' || method.length === 0) return 'a method must be a non-empty text such as "GET"';
+  if (method === '*') return undefined;
+  if (method.length > 32) return `method "${method.slice(0, 32)}..." is too long`;
+  let lower = false;
+  for (let i = 0; i < method.length; i++) {
+    const c = method.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) lower = true;
+    else if (!((c >= 0x41 && c <= 0x5a) || c === 0x2d || c === 0x5f)) return `method "${method}" is not an HTTP method name (letters only, or "*" for any)`;
+  }
+  return lower ? `method "${method}" must be written in upper case ("${method.toUpperCase()}")` : undefined;
+}
+
+/** The segments of a rule's path glob (trailing slash ignored), or why it is not one. */
+function globSegments(path: unknown): string[] | string {
+  const { minLength, maxLength } = limits.authRoutes.path;
+  if (typeof path !== 'string' || path.length < minLength) return 'the path must be a text starting with "/"';
+  if (path.length > maxLength) return `the path is at most ${maxLength} characters`;
+  if (path.charCodeAt(0) !== 0x2f) return `the path "${path}" must start with "/"`;
+  const body = path.length > 1 && path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
+  if (body === '') return [];
+  const segments = body.split('/');
+  for (const s of segments) {
+    if (s === '') return `the path "${path}" has an empty segment ("//"); request paths never do, so it could never match`;
+    if (s === '.' || s === '..') return `the path "${path}" has a "${s}" segment; request paths are resolved first, so it could never match`;
+    if (s !== '*' && s !== '**' && s.includes('*')) {
+      return `the path "${path}" has "*" inside the segment "${s}"; "*" must be a whole segment (one segment) and "**" any number of segments`;
+    }
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c <= 0x20 || c === 0x7f || (c >= 0x80 && c <= 0x9f) || c === 0x25 || c === 0x5c || c === 0x3f || c === 0x23 || c === 0x3b) {
+        return `the path "${path}" contains ${JSON.stringify(s[i])}; write the path as it reads decoded, without query, "%", "\\", ";" or spaces`;
+      }
+    }
+  }
+  return segments;
+}
+
+/**
+ * Why `rules` cannot be saved (beyond the JSON schema: glob syntax, method names, requirement
+ * syntax), naming the rule by its index (`rules[3]`); undefined when they can.
+ */
 export function routeRulesProblem(rules: RouteRules): string | undefined {
-  void rules;
+  if (rules === null || typeof rules !== 'object') return 'The route rules must be an object with mode, default and rules.';
+  if (rules.mode !== 'enforce' && rules.mode !== 'audit') return 'mode must be "enforce" or "audit".';
+  if (rules.default !== 'allow' && rules.default !== 'deny') return 'default must be "allow" or "deny".';
+  if (!Array.isArray(rules.rules)) return 'rules must be a list.';
+  const max = limits.authRoutes.rules.maxItems;
+  if (rules.rules.length > max) return `There are at most ${max} rules; this list has ${rules.rules.length}.`;
+  for (let i = 0; i < rules.rules.length; i++) {
+    const rule = rules.rules[i];
+    const at = `rules[${i}]`;
+    if (rule === null || typeof rule !== 'object') return `${at} must be an object with methods, path and require.`;
+    const { minItems, maxItems } = limits.authRoutes.methods;
+    if (!Array.isArray(rule.methods) || rule.methods.length < minItems || rule.methods.length > maxItems) {
+      return `${at}: methods must list ${minItems} to ${maxItems} HTTP methods, or ["*"] for any.`;
+    }
+    for (const m of rule.methods) {
+      const problem = methodProblem(m);
+      if (problem) return `${at}: ${problem}.`;
+    }
+    const segments = globSegments(rule.path);
+    if (typeof segments === 'string') return `${at}: ${segments}.`;
+    if (typeof rule.require !== 'string') return `${at}: require must be a requirement such as "things:read" ("" for any valid key).`;
+    if (rule.require.trim() !== '') {
+      try {
+        parseRequirement(rule.require);
+      } catch (err) {
+        return `${at}: ${(err as Error).message}`;
+      }
+    }
+  }
   return undefined;
 }
 
 export interface CompiledRoutes {
   readonly rules: RouteRules;
   readonly isEmpty: boolean;
+  /** The first rule matching `method` and `normalisedPath` (from normaliseRequestPath), or undefined. */
   match(method: string, normalisedPath: string): { index: number; requirement: Requirement } | undefined;
 }
 
-export function compileRouteRules(rules: RouteRules): CompiledRoutes {
-  return {
-    rules,
-    isEmpty: rules.rules.length === 0,
-    match(method, path) {
-      const index = rules.rules.findIndex((r) => (r.methods.includes('*') || r.methods.includes(method.toUpperCase())) && r.path.toLowerCase() === path.toLowerCase());
-      return index < 0 ? undefined : { index, requirement: requirement(rules.rules[index].require) };
-    },
-  };
+/** What a rule with an empty `require` needs: nothing beyond a valid key. */
+const ANY_KEY: Requirement = Object.freeze({
+  text: '',
+  scopes: Object.freeze([]) as readonly string[],
+  missing: () => ANY_KEY.scopes,
+});
+
+/** A trie node: one position in the path globs. */
+class TrieNode {
+  /** @param loops true for the state after a `**`, which consumes any number of segments. */
+  constructor(readonly loops = false) {}
+  readonly literal = new Map<string, TrieNode>();
+  star?: TrieNode;
+  /** The state after a `**` here (reached without consuming a segment). */
+  globstar?: TrieNode;
+  /** Lowest index of a rule ending here for any method (`*`), or Infinity. */
+  anyMethod = Infinity;
+  /** Lowest index of a rule ending here, per method. */
+  readonly byMethod = new Map<string, number>();
+
+  /** The lowest index of a rule ending here that matches `method` (upper case), or Infinity. */
+  lowest(method: string): number {
+    let best = this.anyMethod;
+    const exact = this.byMethod.get(method);
+    if (exact !== undefined && exact < best) best = exact;
+    if (method === 'HEAD') {
+      const get = this.byMethod.get('GET');
+      if (get !== undefined && get < best) best = get;
+    }
+    return best;
+  }
 }
+
+/** ASCII letters to lower case; everything else as it is (see the module comment). */
+function asciiLower(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) {
+      let out = text.slice(0, i);
+      for (let j = i; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        out += d >= 0x41 && d <= 0x5a ? String.fromCharCode(d + 32) : text[j];
+      }
+      return out;
+    }
+  }
+  return text;
+}
+
+function asciiUpper(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) {
+      let out = text.slice(0, i);
+      for (let j = i; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        out += d >= 0x61 && d <= 0x7a ? String.fromCharCode(d - 32) : text[j];
+      }
+      return out;
+    }
+  }
+  return text;
+}
+
+/** Adds `node` and what it reaches without consuming a segment (its `**` states) to `states`. */
+function addWithClosure(states: TrieNode[], node: TrieNode | undefined): void {
+  while (node !== undefined && !states.includes(node)) {
+    states.push(node);
+    node = node.globstar;
+  }
+}
+
+/**
+ * Compiles valid rules (routeRulesProblem says none is wrong) into a matcher. Throws BadRequest
+ * on a requirement that does not parse.
+ */
+export function compileRouteRules(rules: RouteRules): CompiledRoutes {
+  const root = new TrieNode();
+  const requirements: Requirement[] = [];
+  rules.rules.forEach((rule, index) => {
+    requirements.push(rule.require.trim() === '' ? ANY_KEY : requirement(rule.require));
+    const segments = globSegments(rule.path);
+    if (typeof segments === 'string') throw badRequest(`rules[${index}]: ${segments}.`);
+    let node = root;
+    for (const s of segments) {
+      if (s === '**') node = node.globstar ??= new TrieNode(true);
+      else if (s === '*') node = node.star ??= new TrieNode();
+      else {
+        const key = asciiLower(s);
+        let next = node.literal.get(key);
+        if (next === undefined) node.literal.set(key, (next = new TrieNode()));
+        node = next;
+      }
+    }
+    for (const m of rule.methods) {
+      if (m === '*') node.anyMethod = Math.min(node.anyMethod, index);
+      else {
+        const key = asciiUpper(m);
+        const known = node.byMethod.get(key);
+        if (known === undefined || index < known) node.byMethod.set(key, index);
+      }
+    }
+  });
+  const isEmpty = rules.rules.length === 0;
+  return Object.freeze({
+    rules,
+    isEmpty,
+    match(method: string, normalisedPath: string) {
+      if (isEmpty) return undefined;
+      const upper = asciiUpper(method);
+      let states: TrieNode[] = [];
+      addWithClosure(states, root);
+      const path = asciiLower(normalisedPath);
+      let start = 1;
+      while (start <= path.length && states.length > 0) {
+        let end = path.indexOf('/', start);
+        if (end < 0) end = path.length;
+        if (end > start) {
+          const segment = path.slice(start, end);
+          const next: TrieNode[] = [];
+          for (const state of states) {
+            addWithClosure(next, state.literal.get(segment));
+            addWithClosure(next, state.star);
+            if (state.loops) addWithClosure(next, state);
+          }
+          states = next;
+        }
+        start = end + 1;
+      }
+      let best = Infinity;
+      for (const state of states) {
+        const index = state.lowest(upper);
+        if (index < best) best = index;
+      }
+      return best === Infinity ? undefined : { index: best, requirement: requirements[best] };
+    },
+  });
+}
+

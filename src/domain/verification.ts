@@ -2,6 +2,7 @@
  * The outcome of presenting an API key, as a value rather than an exception (after Unkey):
  * a failed verification is an ordinary result on the hot path, not an error.
  */
+import type { AddressAllowlist } from './cidrs.js';
 import { isExpired } from './expiry.js';
 import type { ApiKey, Principal } from './model.js';
 
@@ -10,7 +11,11 @@ export type VerifyCode = 'VALID' | VerifyFailure;
 
 /** What the store returns for a key hash: the key, and its owner as a principal. */
 export interface KeyWithPrincipal {
-  key: Pick<ApiKey, 'uid' | 'expiry' | 'isActive'>;
+  key: Pick<ApiKey, 'uid' | 'expiry' | 'isActive'> & {
+    scopes: readonly string[];
+    /** Built once when the record is read (and cached with it), not per request; absent: any address. */
+    allowlist?: AddressAllowlist;
+  };
   principal: Principal;
 }
 
@@ -27,5 +32,10 @@ export function evaluateKey(found: KeyWithPrincipal | undefined, now: number): V
   // Spelled out rather than spread: this runs on every request, and a literal of one shape is
   // several times cheaper for V8 than copying an object of whatever shape the store built.
   const { userUid, tenantUid, email, isAdmin } = principal;
-  return { ok: true, code: 'VALID', key, principal: { userUid, tenantUid, email, isAdmin, apiKeyUid: key.uid } };
+  return {
+    ok: true,
+    code: 'VALID',
+    key,
+    principal: { userUid, tenantUid, email, isAdmin, apiKeyUid: key.uid, scopes: key.scopes, allowlist: key.allowlist },
+  };
 }

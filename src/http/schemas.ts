@@ -103,6 +103,24 @@ export function parsePaging(q: PagingParams, fallback: number | 'all', max: numb
   };
 }
 
+/** A key's scopes as a request gives them (see domain/scopes.ts for the names). */
+export const scopesIn = {
+  type: 'array',
+  ...limits.apiKey.scopes,
+  items: { type: 'string', ...limits.scope.name },
+  description:
+    'Scope names: `*` (the owner\'s full power), `resource:action` or `resource:*`; built-in ones and the tenant\'s (GET /v1/scopes). ' +
+    'What the key may do is its owner\'s role intersected with these.',
+} as const;
+
+/** A key's allowed addresses as a request gives them. */
+export const allowedCidrsIn = {
+  type: 'array',
+  ...limits.apiKey.allowedCidrs,
+  items: { type: 'string', ...limits.apiKey.cidr },
+  description: 'IPv4 or IPv6 networks (`203.0.113.0/24`, `2001:db8::/32`; a bare address is one host) the key may be used from; empty: any address.',
+} as const;
+
 export const v1ApiKey = {
   type: 'object',
   properties: {
@@ -121,6 +139,9 @@ export const v1ApiKey = {
       properties: {
         expiry: time,
         user: { type: 'object', properties: { uid: str, firstName: str, lastName: str, emailId: str } },
+        // Beyond Palette (its clients ignore them): what the key may do, and from where.
+        scopes: { type: 'array', items: str },
+        allowedCidrs: { type: 'array', items: str },
       },
     },
     status: {

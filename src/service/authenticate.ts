@@ -23,6 +23,7 @@
  */
 import type { ErrorCode } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
+import type { Requirement } from '../domain/scopeExpression.js';
 import type { KeyWithPrincipal, Verification, VerifyFailure } from '../domain/verification.js';
 import type { LiveSession } from './auth.js';
 import type { FailureLimiter } from './failureLimiter.js';
@@ -56,8 +57,17 @@ export interface AuthContext {
    * their own tenant's keys.
    */
   tenantUid?: string;
-  // Issue 11 adds what the caller requires of the credential here (a scope expression, the route
-  // rules of forward-auth); see the key branch below for where it is checked.
+  /**
+   * What an API key must hold to be admitted (a route's scope, verify's `require`, forward-auth's
+   * expression and route rule). Sessions are not asked: a person has their role's full power.
+   */
+  require?: Requirement;
+  /**
+   * The address a key's allowlist is checked against, when it is not `address` (verify checks
+   * the relayed `clientAddress`, not its caller's). `null`: nobody can vouch for where the key
+   * came from, so a key with an allowlist is refused (fail closed). Default: `address`.
+   */
+  allowlistAddress?: string | null;
 }
 
 /** What an authenticated API key is, for the caller (forward-auth headers, verify's answer). */
@@ -80,7 +90,10 @@ export interface SessionAuthenticated {
 }
 
 /** Refusals, as codes of the one error registry (src/domain/errors.ts). */
-export type AuthFailureCode = Extract<ErrorCode, 'Unauthorized' | 'ApiKeyInactive' | 'ApiKeyExpired' | 'TooManyRequests'>;
+export type AuthFailureCode = Extract<ErrorCode, 'Unauthorized' | 'ApiKeyInactive' | 'ApiKeyExpired' | 'TooManyRequests' | 'Forbidden'>;
+
+/** Why a good key was refused with `Forbidden`. */
+export type ForbiddenReason = 'insufficient_scope' | 'address_not_allowed';
 
 export interface AuthRefused {
   ok: false;
@@ -88,10 +101,14 @@ export interface AuthRefused {
   /** Seconds until the address may try again: set with `TooManyRequests`. */
   retryAfter?: number;
   /**
-   * The key's record, where a key was found but refused (revoked, expired): verify reports whose
-   * it is. Never an identity to act as.
+   * The key's record, where a key was found but refused (revoked, expired, used from outside its
+   * allowlist, short of a scope): verify reports whose it is. Never an identity to act as.
    */
   found?: KeyWithPrincipal;
+  /** With `Forbidden`: which of the key's limits refused it. Such refusals are not guesses and are never counted. */
+  reason?: ForbiddenReason;
+  /** With reason `insufficient_scope`: the scopes the key lacks (`Requirement.missing`), never empty. */
+  missing?: readonly string[];
 }
 
 export type AuthOutcome<Success = KeyAuthenticated | SessionAuthenticated> = Success | AuthRefused;
@@ -138,7 +155,9 @@ export class Authenticator {
   }
 
   private count(outcome: AuthOutcome, counted: boolean, retryAfter: number, address: string): MaybePromise<AuthOutcome> {
-    if (outcome.ok || !counted) return outcome;
+    // A key refused for its scopes or its address is a good key: the holder is not guessing, and
+    // a blocked address is not told to back off for using a real key outside its limits.
+    if (outcome.ok || !counted || outcome.code === 'Forbidden') return outcome;
     if (retryAfter > 0) return { ok: false, code: 'TooManyRequests', retryAfter };
     return this.deps.failures.fail(address).then(() => outcome);
   }
@@ -160,9 +179,21 @@ export class Authenticator {
       return { ok: false, code: KEY_REFUSALS[v.code], found: { key: v.key, principal: v.principal! } };
     }
     if (context.tenantUid !== undefined && v.principal.tenantUid !== context.tenantUid) return UNAUTHORIZED;
-    // Issue 11: the key's address allowlist (context.address) and the scopes the caller requires
-    // are checked here, after the key is known to be good: they refuse with 403 codes, which are
-    // not guesses and must not count against the address (only refusals that are 401s count).
+    // The key's own limits, once it is known to be good: its allowlist first (a key used from
+    // elsewhere may do nothing at all), then what the caller requires of it. Both refuse with
+    // 403s, which are not guesses and are not counted (see count). A key with `*` and no
+    // allowlist (every Palette client's) costs one property read and one `missing` call here.
+    const { key } = v;
+    if (key.allowlist !== undefined) {
+      const address = context.allowlistAddress === undefined ? context.address : context.allowlistAddress;
+      if (address === null || !key.allowlist.allows(address)) {
+        return { ok: false, code: 'Forbidden', reason: 'address_not_allowed', found: { key, principal: v.principal } };
+      }
+    }
+    if (context.require !== undefined) {
+      const missing = context.require.missing(key.scopes);
+      if (missing.length > 0) return { ok: false, code: 'Forbidden', reason: 'insufficient_scope', missing, found: { key, principal: v.principal } };
+    }
     this.deps.lastUsed.record(v.key.uid, this.deps.now());
     // The verification itself is the success: it has the shape, and no copy is made on the hot path.
     return v;

@@ -4,11 +4,13 @@ import { conflict, forbidden, KeywardError, notFound } from '../domain/errors.js
 import { limits, textRange } from '../domain/limits.js';
 import { checkNewExpiry, isExpired, toRfc3339 } from '../domain/expiry.js';
 import type { ApiKeyWithOwner } from '../domain/model.js';
+import { FULL_ACCESS } from '../domain/scopes.js';
 import { canSeeKey, keyOwnerRequest, mayReactivate } from '../domain/policies.js';
 import type { KeyFilter } from '../store/apiKeys.js';
 import type { Repositories, Store } from '../store/store.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
-import type { KeyChangePublisher } from './keyChanges/bus.js';
+import type { KeyChangePublisher, KeyChangeReason } from './keyChanges/bus.js';
+import { checkCidrs, checkHandOut, checkKnownScopes, checkScopes, sameSet } from './keyRestrictions.js';
 import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, startOf, stream } from './listing.js';
 import { checkText } from './validate.js';
 
@@ -25,12 +27,19 @@ export interface CreateKeyInput {
   description?: string;
   expiry: string;
   userUid?: string;
+  /** Absent: `["*"]`, the owner's full power (Palette's keys). */
+  scopes?: readonly string[];
+  /** Absent or empty: any address. */
+  allowedCidrs?: readonly string[];
 }
 
+/** Absent fields stay as they are. */
 export interface UpdateKeyInput {
   name?: string;
   description?: string;
   expiry?: string;
+  scopes?: readonly string[];
+  allowedCidrs?: readonly string[];
 }
 
 const NAME = textRange(limits.apiKey.name);
@@ -57,6 +66,10 @@ export class KeyService {
     const now = this.opts.now();
     const expiry = checkNewExpiry(input.expiry, now, this.opts.maxLifetimeDays);
     const ownerUid = this.resolveOwner(ctx, input.userUid);
+    const scopes = input.scopes === undefined ? [...FULL_ACCESS] : checkScopes(input.scopes);
+    const allowedCidrs = checkCidrs(input.allowedCidrs ?? []);
+    // A key creating a key: never more than it holds itself, and never from more places.
+    checkHandOut(ctx.actor, { scopes, cidrs: allowedCidrs });
     const { key, hash, start } = newApiKey(this.opts.secret);
     const record = {
       uid: newUid(),
@@ -73,6 +86,8 @@ export class KeyService {
       createdAt: now,
       updatedAt: now,
       lastUsedAt: null,
+      scopes,
+      allowedCidrs,
     };
     const ownerGone = () => notFound(`User ${ownerUid}`);
     try {
@@ -81,8 +96,9 @@ export class KeyService {
         // announces it) or has happened already and we answer 404: see UserService.delete.
         const owner = await tx.users.findByUid(ownerUid, { lock: 'noKeyUpdate' });
         if (!owner || owner.tenantUid !== ctx.actor.tenantUid) throw ownerGone();
+        await checkKnownScopes(tx, ctx.actor.tenantUid, scopes);
         await tx.apiKeys.insert(record, hash);
-        await tx.audits.insert(auditEntry(ctx, now, 'apiKey.create', keyResource(record), { expiry: toRfc3339(expiry) }));
+        await tx.audits.insert(auditEntry(ctx, now, 'apiKey.create', keyResource(record), { expiry: toRfc3339(expiry), scopes, allowedCidrs }));
       });
     } catch (err) {
       const { capabilities } = this.store;
@@ -144,7 +160,11 @@ export class KeyService {
     return key;
   }
 
-  /** Changes name, description and expiry; the key value and its owner never change. */
+  /**
+   * Changes name, description, expiry, scopes and allowed addresses; the key value and its owner
+   * never change. Scopes or addresses sent back unchanged (as a client that read the key does)
+   * are no change, and need no right to hand them out.
+   */
   async update(ctx: RequestContext, uid: string, input: UpdateKeyInput): Promise<void> {
     const now = this.opts.now();
     try {
@@ -159,12 +179,27 @@ export class KeyService {
           expiry = checkNewExpiry(input.expiry, now, this.opts.maxLifetimeDays);
         }
         const expiryChanged = expiry !== key.expiry;
-        await tx.apiKeys.update(uid, { name, description, expiry, updatedAt: now });
-        if (expiryChanged) await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids: [uid], reason: 'expiryChanged' });
+        const requestedScopes = input.scopes === undefined ? undefined : checkScopes(input.scopes);
+        const scopesChanged = requestedScopes !== undefined && !sameSet(requestedScopes, key.scopes);
+        const requestedCidrs = input.allowedCidrs === undefined ? undefined : checkCidrs(input.allowedCidrs);
+        const cidrsChanged = requestedCidrs !== undefined && !sameSet(requestedCidrs, key.allowedCidrs);
+        checkHandOut(ctx.actor, { scopes: scopesChanged ? requestedScopes : undefined, cidrs: cidrsChanged ? requestedCidrs : undefined });
+        const scopes = scopesChanged ? requestedScopes : key.scopes;
+        const allowedCidrs = cidrsChanged ? requestedCidrs : key.allowedCidrs;
+        if (scopesChanged) await checkKnownScopes(tx, ctx.actor.tenantUid, scopes);
+        await tx.apiKeys.update(uid, { name, description, expiry, scopes, allowedCidrs, updatedAt: now });
+        // Every instance forgets what it cached about the key, so the change holds everywhere within the second.
+        const reasons: KeyChangeReason[] = [];
+        if (expiryChanged) reasons.push('expiryChanged');
+        if (scopesChanged) reasons.push('scopesChanged');
+        if (cidrsChanged) reasons.push('addressesChanged');
+        for (const reason of reasons) await this.opts.keyChanges.publish(tx, { type: 'keys.changed', keyUids: [uid], reason });
         const changes: Record<string, unknown> = {};
         if (name !== key.name) changes.name = { from: key.name, to: name };
         if (description !== key.description) changes.description = true;
         if (expiryChanged) changes.expiry = { from: toRfc3339(key.expiry), to: toRfc3339(expiry) };
+        if (scopesChanged) changes.scopes = { from: key.scopes, to: scopes };
+        if (cidrsChanged) changes.allowedCidrs = { from: key.allowedCidrs, to: allowedCidrs };
         await tx.audits.insert(auditEntry(ctx, now, 'apiKey.update', keyResource({ ...key, name }), changes));
       });
     } catch (err) {

@@ -10,6 +10,7 @@ import { Authenticator } from './authenticate.js';
 import { KeyService } from './keys.js';
 import { LastUsedRecorder } from './lastUsed.js';
 import { PasswordService } from './passwordChanges.js';
+import { ScopeService } from './scopes.js';
 import { FailureLimiter } from './failureLimiter.js';
 import { TenantNames } from './tenants.js';
 import { UserService } from './users.js';
@@ -45,6 +46,8 @@ export interface Services {
   authenticator: Authenticator;
   passwords: PasswordService;
   audits: AuditService;
+  /** The scope catalogue: built-in scopes and each tenant's own. */
+  scopes: ScopeService;
   tenantNames: TenantNames;
   lastUsed: LastUsedRecorder;
   cache: VerificationCache;
@@ -113,6 +116,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     auth,
     passwords: new PasswordService(store, { now, auth }),
     audits: new AuditService(store),
+    scopes: new ScopeService(store, { now }),
     tenantNames: new TenantNames(store),
     authenticator,
     async start() {

@@ -4,7 +4,7 @@ import type { KeyWithPrincipal } from '../domain/verification.js';
 import { VerificationCache } from './verificationCache.js';
 
 const principal = { userUid: 'u', tenantUid: 't', email: 'u@x', isAdmin: false };
-const record = (uid: string, expiry = 10_000): KeyWithPrincipal => ({ key: { uid, expiry, isActive: true }, principal });
+const record = (uid: string, expiry = 10_000): KeyWithPrincipal => ({ key: { uid, expiry, isActive: true, scopes: ['*'] }, principal });
 
 describe('verification cache', () => {
   it('is bounded, evicting the least recently used', () => {

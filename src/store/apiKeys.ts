@@ -1,10 +1,12 @@
 import { setImmediate } from 'node:timers/promises';
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
+import { addressAllowlist } from '../domain/cidrs.js';
 import type { ApiKey, ApiKeyWithOwner } from '../domain/model.js';
 import { isTenantAdmin } from '../domain/model.js';
 import type { KeyWithPrincipal } from '../domain/verification.js';
 import { type Order, type Page, type PageRequest, type Position, pastIn, toPage, upToIn } from './paging.js';
 import type { ApiKeysTable, Database } from './schema.js';
+import { containsPattern } from './like.js';
 
 type KeyRow = Selectable<ApiKeysTable> & { first_name: string; last_name: string; email: string };
 
@@ -24,6 +26,8 @@ function toKey(row: KeyRow): ApiKeyWithOwner {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at,
+    scopes: JSON.parse(row.scopes),
+    allowedCidrs: JSON.parse(row.allowed_cidrs),
     owner: { firstName: row.first_name, lastName: row.last_name, email: row.email },
   };
 }
@@ -83,6 +87,8 @@ export class ApiKeyRepository {
         created_at: key.createdAt,
         updated_at: key.updatedAt,
         last_used_at: null,
+        scopes: JSON.stringify(key.scopes),
+        allowed_cidrs: JSON.stringify(key.allowedCidrs),
       })
       .execute();
   }
@@ -104,6 +110,8 @@ export class ApiKeyRepository {
         'api_keys.uid',
         'api_keys.expiry',
         'api_keys.is_active',
+        'api_keys.scopes',
+        'api_keys.allowed_cidrs',
         'users.uid as user_uid',
         'users.tenant_uid',
         'users.email',
@@ -113,7 +121,9 @@ export class ApiKeyRepository {
       .executeTakeFirst();
     if (!row) return undefined;
     return {
-      key: { uid: row.uid, expiry: row.expiry, isActive: row.is_active === 1 },
+      // The allowlist is built here, once per read: the verification cache holds it with the key,
+      // so a request costs its match only, never a parse.
+      key: { uid: row.uid, expiry: row.expiry, isActive: row.is_active === 1, scopes: JSON.parse(row.scopes), allowlist: addressAllowlist(JSON.parse(row.allowed_cidrs)) },
       principal: {
         userUid: row.user_uid,
         tenantUid: row.tenant_uid,
@@ -152,10 +162,20 @@ export class ApiKeyRepository {
     return Number(row.n);
   }
 
-  async update(uid: string, fields: { name: string; description: string; expiry: number; updatedAt: number }): Promise<void> {
+  async update(
+    uid: string,
+    fields: { name: string; description: string; expiry: number; scopes: readonly string[]; allowedCidrs: readonly string[]; updatedAt: number },
+  ): Promise<void> {
     await this.db
       .updateTable('api_keys')
-      .set({ name: fields.name, description: fields.description, expiry: fields.expiry, updated_at: fields.updatedAt })
+      .set({
+        name: fields.name,
+        description: fields.description,
+        expiry: fields.expiry,
+        scopes: JSON.stringify(fields.scopes),
+        allowed_cidrs: JSON.stringify(fields.allowedCidrs),
+        updated_at: fields.updatedAt,
+      })
       .where('uid', '=', uid)
       .execute();
   }
@@ -172,6 +192,22 @@ export class ApiKeyRepository {
       })
       .where('uid', '=', uid)
       .execute();
+  }
+
+  /**
+   * How many of the tenant's keys hold exactly `scope` (not through `*` or `res:*`): a scope a
+   * key holds cannot leave the catalogue.
+   */
+  async countHolding(tenantUid: string, scope: string): Promise<number> {
+    // The LIKE narrows the rows read (a JSON array holds a scope name as "name": names have no
+    // character JSON escapes); the lists are then parsed, so only an exact element counts.
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .select('scopes')
+      .where('tenant_uid', '=', tenantUid)
+      .where(sql<boolean>`scopes like ${containsPattern(JSON.stringify(scope))} escape '\\'`)
+      .execute();
+    return rows.filter((r) => (JSON.parse(r.scopes) as string[]).includes(scope)).length;
   }
 
   async delete(uid: string): Promise<void> {

@@ -5,8 +5,11 @@
  */
 import { type RawBuilder, sql } from 'kysely';
 
+/** `text` as a LIKE pattern matching only itself: `%`, `_` and the backslash escaped. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${escapeLike(text)}%`;
 }
 
 /**

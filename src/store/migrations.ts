@@ -147,6 +147,24 @@ function migrations(serial: SerialColumn): Record<string, Migration> {
         await db.schema.createIndex('api_keys_user_created').on('api_keys').columns(['user_uid', 'created_at', 'uid']).execute();
       },
     },
+    '0006_key_scopes': {
+      async up(db: Kysely<any>) {
+        // JSON arrays as text, read with the key (and cached with it) on the verification path.
+        // Existing keys keep their owner's full power and any address: Palette's behaviour.
+        await db.schema.alterTable('api_keys').addColumn('scopes', 'text', (c) => c.notNull().defaultTo('["*"]')).execute();
+        await db.schema.alterTable('api_keys').addColumn('allowed_cidrs', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        // A tenant's own scopes, for the services behind Keyward (the built-in ones are in code).
+        await db.schema
+          .createTable('tenant_scopes')
+          .addColumn('tenant_uid', 'text', (c) => c.notNull().references('tenants.uid').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('tenant_scopes_pk', ['tenant_uid', 'name'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -39,6 +39,19 @@ export interface ApiKeysTable {
   created_at: number;
   updated_at: number;
   last_used_at: number | null;
+  /** JSON array of scope names; the default `["*"]` is the owner's full power (keys made before scopes). */
+  scopes: Generated<string>;
+  /** JSON array of normalised CIDRs; the default `[]` is any address. */
+  allowed_cidrs: Generated<string>;
+}
+
+/** A tenant's own scopes (GET/PUT/DELETE /v1/scopes); the built-in ones live in domain/scopes.ts. */
+export interface TenantScopesTable {
+  tenant_uid: string;
+  name: string;
+  description: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface AuditsTable {
@@ -98,4 +111,5 @@ export interface Database {
   sign_in_attempts: SignInAttemptsTable;
   sessions: SessionsTable;
   credential_failures: CredentialFailuresTable;
+  tenant_scopes: TenantScopesTable;
 }

@@ -8,6 +8,7 @@ import { CredentialFailureRepository } from './credentialFailures.js';
 import { type Connection, connect } from './dialects.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import { TenantScopeRepository } from './scopes.js';
 import { SessionRepository } from './sessions.js';
 import { SignInAttemptRepository } from './signInAttempts.js';
 import { TenantRepository } from './tenants.js';
@@ -21,6 +22,7 @@ export class Repositories {
   readonly signInAttempts: SignInAttemptRepository;
   readonly sessions: SessionRepository;
   readonly credentialFailures: CredentialFailureRepository;
+  readonly tenantScopes: TenantScopeRepository;
 
   constructor(
     protected readonly db: Kysely<Database>,
@@ -33,6 +35,7 @@ export class Repositories {
     this.signInAttempts = new SignInAttemptRepository(db);
     this.sessions = new SessionRepository(db);
     this.credentialFailures = new CredentialFailureRepository(db);
+    this.tenantScopes = new TenantScopeRepository(db, capabilities.rowLocks);
   }
 }
 

@@ -16,6 +16,8 @@ export function presentApiKey(k: ApiKeyWithOwner, now: number) {
     spec: {
       expiry: toRfc3339(k.expiry),
       user: { uid: k.userUid, firstName: k.owner.firstName, lastName: k.owner.lastName, emailId: k.owner.email },
+      scopes: k.scopes,
+      allowedCidrs: k.allowedCidrs,
     },
     status: {
       isActive: k.isActive,

@@ -1,5 +1,5 @@
 import { limits } from '../../domain/limits.js';
-import { errorResponses, listmeta, offsetQuery, orderByQuery, pagingQuery, security, time, uidFilter, uidParams, v1ApiKey } from '../schemas.js';
+import { allowedCidrsIn, errorResponses, listmeta, offsetQuery, orderByQuery, pagingQuery, scopesIn, security, time, uidFilter, uidParams, v1ApiKey } from '../schemas.js';
 
 const tags = ['apiKeys'];
 const str = { type: 'string' } as const;
@@ -21,7 +21,16 @@ export const createKey = {
     required: ['metadata', 'spec'],
     properties: {
       metadata: { ...metadataIn, required: ['name'] },
-      spec: { type: 'object', required: ['expiry'], properties: { expiry: str, userUid: str } },
+      spec: {
+        type: 'object',
+        required: ['expiry'],
+        properties: {
+          expiry: str,
+          userUid: str,
+          scopes: { ...scopesIn, description: `${scopesIn.description} Absent: ["*"].` },
+          allowedCidrs: allowedCidrsIn,
+        },
+      },
     },
   },
   response: {
@@ -57,12 +66,14 @@ export const getKey = {
 export const updateKey = {
   tags,
   security,
-  summary: 'Change the name, description or expiry of an API key',
+  summary: 'Change the name, description, expiry, scopes or allowed addresses of an API key',
   params: uidParams,
   body: {
     type: 'object',
-    description: 'Set at least one of metadata.name, metadata.annotations.description and spec.expiry.',
-    properties: { metadata: metadataIn, spec: { type: 'object', properties: { expiry: str } } },
+    description:
+      'Set at least one of metadata.name, metadata.annotations.description, spec.expiry, spec.scopes and spec.allowedCidrs; ' +
+      'what is left out stays as it is.',
+    properties: { metadata: metadataIn, spec: { type: 'object', properties: { expiry: str, scopes: scopesIn, allowedCidrs: allowedCidrsIn } } },
     // A body that changes nothing is a client's mistake, not a successful update.
     anyOf: [
       { required: ['metadata'], properties: { metadata: { type: 'object', required: ['name'] } } },
@@ -71,6 +82,8 @@ export const updateKey = {
         properties: { metadata: { type: 'object', required: ['annotations'], properties: { annotations: { type: 'object', required: ['description'] } } } },
       },
       { required: ['spec'], properties: { spec: { type: 'object', required: ['expiry'] } } },
+      { required: ['spec'], properties: { spec: { type: 'object', required: ['scopes'] } } },
+      { required: ['spec'], properties: { spec: { type: 'object', required: ['allowedCidrs'] } } },
     ],
   },
   response: { 204: { type: 'null' }, ...errorResponses },
@@ -103,18 +116,36 @@ export const deleteKey = {
 export const verifyKey = {
   tags,
   security,
-  summary: 'Verify an API key presented to another service (tenant admins, or keys of tenant admins)',
-  body: { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 1024 } } },
+  summary: 'Verify an API key presented to another service (tenant admins, or keys of tenant admins holding keys:verify)',
+  description:
+    'Checks, in order: that the key exists in your tenant, is active and unexpired; that `clientAddress` is inside its allowed addresses ' +
+    '(a key with allowed addresses and no `clientAddress` is refused: ADDRESS_NOT_ALLOWED); that it meets `require`. ' +
+    '`scopes` (the key\'s) is given whenever the key was found; `missing` with INSUFFICIENT_SCOPE.',
+  body: {
+    type: 'object',
+    required: ['key'],
+    properties: {
+      key: { type: 'string', maxLength: 1024 },
+      require: {
+        type: 'string',
+        ...limits.requirement,
+        description: 'Scope names joined by AND and OR (AND binds tighter), with parentheses: `orders:read AND (orders:write OR *)`.',
+      },
+      clientAddress: { type: 'string', maxLength: 64, description: 'The IPv4 or IPv6 address the key was presented from, for its allowed addresses.' },
+    },
+  },
   response: {
     200: {
       type: 'object',
       properties: {
         valid: { type: 'boolean' },
-        code: { type: 'string', enum: ['VALID', 'NOT_FOUND', 'INACTIVE', 'EXPIRED'] },
+        code: { type: 'string', enum: ['VALID', 'NOT_FOUND', 'INACTIVE', 'EXPIRED', 'ADDRESS_NOT_ALLOWED', 'INSUFFICIENT_SCOPE'] },
         keyUid: str,
         userUid: str,
         tenantUid: str,
         expiry: time,
+        scopes: { type: 'array', items: str },
+        missing: { type: 'array', items: str },
       },
     },
     ...errorResponses,

@@ -32,6 +32,7 @@ export async function auditRoutes(untyped: FastifyInstance, { services }: { serv
     '/v1/audits',
     {
       onRequest: app.authenticate,
+      config: { scope: 'audits:read' },
       schema: {
         tags: ['audits'],
         security,

@@ -54,6 +54,8 @@ export async function passwordRoutes(untyped: FastifyInstance, { services }: { s
     '/v1/users/:uid/password/reset',
     {
       onRequest: app.authenticate,
+      // Sessions only in practice (see the description); a key would need users:write first.
+      config: { scope: 'users:write' },
       schema: {
         tags,
         security,

@@ -107,11 +107,16 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
   const app = untyped.withTypeProvider<JsonSchemaToTsProvider>();
   const { users, tenantNames } = services;
   const onRequest = app.authenticate;
+  // The scope an API key needs (design-11).
+  const READ = { scope: 'users:read' };
+  const WRITE = { scope: 'users:write' };
 
   app.get(
     '/v1/users/info',
     {
       onRequest,
+      // Any key may ask whose it is: it is how clients check a key works.
+      config: { scope: null },
       schema: {
         tags,
         security,
@@ -133,6 +138,7 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
     '/v1/users',
     {
       onRequest,
+      config: READ,
       schema: {
         tags,
         security,
@@ -158,7 +164,7 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
     },
   );
 
-  app.post('/v1/users', { onRequest, schema: createUser }, async (request, reply) => {
+  app.post('/v1/users', { onRequest, config: WRITE, schema: createUser }, async (request, reply) => {
     const { metadata, spec } = request.body;
     // Palette puts a display name in metadata.name; use it when first and last names are absent.
     const [first, ...rest] = (metadata?.name ?? '').trim().split(/\s+/);
@@ -174,11 +180,11 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
 
   app.get(
     '/v1/users/:uid',
-    { onRequest, schema: { tags, security, summary: 'Get a user (tenant admins, or that user)', params: uidParams, response: { 200: v1User, ...errorResponses } } },
+    { onRequest, config: READ, schema: { tags, security, summary: 'Get a user (tenant admins, or that user)', params: uidParams, response: { 200: v1User, ...errorResponses } } },
     async (request) => presentUser(await users.get(context(request), request.params.uid)),
   );
 
-  app.put('/v1/users/:uid', { onRequest, schema: updateUser }, async (request, reply) => {
+  app.put('/v1/users/:uid', { onRequest, config: WRITE, schema: updateUser }, async (request, reply) => {
     const body = request.body;
     const update: UserUpdate = {
       email: body?.spec?.emailId,
@@ -194,7 +200,7 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
     return reply.code(204).send(null);
   });
 
-  app.patch('/v1/users/:uid', { onRequest, schema: patchUser }, async (request, reply) => {
+  app.patch('/v1/users/:uid', { onRequest, config: WRITE, schema: patchUser }, async (request, reply) => {
     if (!Array.isArray(request.body)) throw badRequest('Send a JSON Patch: an array of {op, path, value} operations.');
     await users.patch(context(request), request.params.uid, request.body);
     return reply.code(204).send(null);
@@ -204,6 +210,7 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
     '/v1/users/:uid',
     {
       onRequest,
+      config: WRITE,
       schema: { tags, security, summary: 'Delete a user and their API keys (tenant admins)', params: uidParams, response: { 204: { type: 'null' }, ...errorResponses } },
     },
     async (request, reply) => {

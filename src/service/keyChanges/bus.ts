@@ -23,7 +23,7 @@
  */
 import type { Transaction } from '../../store/store.js';
 
-export const KEY_CHANGE_REASONS = ['revoked', 'reactivated', 'deleted', 'expiryChanged', 'ownerDeleted', 'ownerChanged'] as const;
+export const KEY_CHANGE_REASONS = ['revoked', 'reactivated', 'deleted', 'expiryChanged', 'ownerDeleted', 'ownerChanged', 'scopesChanged', 'addressesChanged'] as const;
 export type KeyChangeReason = (typeof KEY_CHANGE_REASONS)[number];
 
 /** These keys may now verify differently (or not at all): forget what was cached about them. */

@@ -9,7 +9,7 @@ const LIMIT = 7999;
 
 describe('key events on the wire', () => {
   it('round-trips every reason', () => {
-    for (const reason of ['revoked', 'reactivated', 'deleted', 'expiryChanged', 'ownerDeleted', 'ownerChanged'] as const) {
+    for (const reason of ['revoked', 'reactivated', 'deleted', 'expiryChanged', 'ownerDeleted', 'ownerChanged', 'scopesChanged', 'addressesChanged'] as const) {
       const event: KeyEvent = { type: 'keys.changed', keyUids: [uid(), uid()], reason };
       const payloads = encodeEvent(event, LIMIT);
       assert.equal(payloads.length, 1);
