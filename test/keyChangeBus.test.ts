@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { KeyChangeBus, KeyChangeListener, KeyEvent } from '../src/service/keyChanges/bus.js';
+import type { AuthRoutesChanged, KeyChangeBus, KeyChangeListener, KeyEvent, KeysChanged } from '../src/service/keyChanges/bus.js';
 import { InProcessKeyChangeBus } from '../src/service/keyChanges/inProcess.js';
 import { KEY_EVENTS_CHANNEL, NotificationKeyChangeBus } from '../src/service/keyChanges/overNotifications.js';
 import { createServices } from '../src/service/services.js';
@@ -49,12 +49,16 @@ class Recorder implements KeyChangeListener {
     this.missedCount++;
   }
   /** Everything heard about the keys of `events`, in order. */
-  about(...events: KeyEvent[]): KeyEvent[] {
+  about(...events: KeysChanged[]): KeysChanged[] {
     const keys = new Set(events.flatMap((e) => e.keyUids));
-    return this.heard.filter((e) => e.keyUids.some((k) => keys.has(k)));
+    return this.heard.filter((e): e is KeysChanged => e.type === 'keys.changed' && e.keyUids.some((k) => keys.has(k)));
+  }
+  /** Every route-rules event heard about `tenantUid`, in order. */
+  aboutTenant(tenantUid: string): AuthRoutesChanged[] {
+    return this.heard.filter((e): e is AuthRoutesChanged => e.type === 'authRoutes.changed' && e.tenantUid === tenantUid);
   }
   /** The same, each distinct event once, in the order first heard (a bus delivers at least once). */
-  distinctAbout(...events: KeyEvent[]): KeyEvent[] {
+  distinctAbout(...events: KeysChanged[]): KeysChanged[] {
     const seen = new Set<string>();
     return this.about(...events).filter((e) => {
       const id = `${e.type} ${e.reason} ${e.keyUids.join(',')}`;
@@ -64,7 +68,7 @@ class Recorder implements KeyChangeListener {
 }
 
 const uid = () => randomBytes(12).toString('hex');
-const changed = (reason: 'revoked' | 'deleted' = 'revoked', keyUids = [uid()]): KeyEvent => ({ type: 'keys.changed', keyUids, reason });
+const changed = (reason: 'revoked' | 'deleted' = 'revoked', keyUids = [uid()]): KeysChanged => ({ type: 'keys.changed', keyUids, reason });
 
 /** One instance: its own store (connection pool), its own bus, a recorder subscribed. */
 async function instance(impl: Implementation, url: string) {
@@ -164,6 +168,24 @@ for (const impl of implementations) {
         assert.deepEqual(b.errors, []);
       } finally {
         await b.close();
+      }
+    });
+
+    it('carries a tenant\'s route-rules change (authRoutes.changed) here and to other instances, in order with key events', async () => {
+      const b = impl.reachesOtherProcesses ? await instance(impl, db.url) : undefined;
+      try {
+        const tenantUid = uid();
+        const rules: AuthRoutesChanged = { type: 'authRoutes.changed', tenantUid };
+        const after = changed();
+        await a.publish(rules, after);
+        for (const heard of [a.heard, b?.heard]) {
+          if (!heard) continue;
+          await waitFor(() => heard.about(after).length > 0, 'the key event after it');
+          assert.deepEqual(heard.aboutTenant(tenantUid)[0], rules);
+        }
+        assert.deepEqual(b?.errors ?? [], []);
+      } finally {
+        await b?.close();
       }
     });
 

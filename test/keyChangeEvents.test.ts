@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { sql } from 'kysely';
-import type { KeyChangeReason, KeyEvent } from '../src/service/keyChanges/bus.js';
+import type { KeyChangeReason, KeysChanged } from '../src/service/keyChanges/bus.js';
 import { KEY_EVENTS_CHANNEL } from '../src/service/keyChanges/overNotifications.js';
 import { DAY, eachDatabase } from './helpers/harness.js';
 import { waitFor } from './helpers/timers.js';
 
 eachDatabase('key changes published by the use cases', (h) => {
-  const heard: KeyEvent[] = [];
+  const heard: KeysChanged[] = [];
   let barriers = 0;
   /**
    * Where the bus goes through the database, this instance hears its own events back a moment
@@ -42,7 +42,13 @@ eachDatabase('key changes published by the use cases', (h) => {
     }
     return news;
   };
-  const subscribe = () => h().services.keyChanges.subscribe({ event: (e) => heard.push(e), missed() {} });
+  const subscribe = () =>
+    h().services.keyChanges.subscribe({
+      event: (e) => {
+        if (e.type === 'keys.changed') heard.push(e);
+      },
+      missed() {},
+    });
 
   it('revoke, re-activate, expiry change and delete, each once, with its reason; no-ops and refusals publish nothing', async () => {
     const unsubscribe = subscribe();

@@ -43,7 +43,7 @@ for (const factory of databases()) {
         () => assert.fail('a second tenant with the name was written'),
         (err: unknown) => err,
       );
-      const user = { uid: `u-${Math.random()}`, tenantUid: 'no-such-tenant', email: `${Math.random()}@example.com`, firstName: '', lastName: '', roles: [], passwordHash: '', createdAt: 1, updatedAt: 1, lastSignInAt: null };
+      const user = { uid: `u-${Math.random()}`, kind: 'person' as const, tenantUid: 'no-such-tenant', email: `${Math.random()}@example.com`, firstName: '', lastName: '', roles: [], passwordHash: '', createdAt: 1, updatedAt: 1, lastSignInAt: null };
       const foreign = await store.users.insert(user).then(
         () => assert.fail('a user of a missing tenant was written'),
         (err: unknown) => err,

@@ -30,7 +30,7 @@ eachDatabase('Users: PUT and PATCH /v1/users/{uid}', (h) => {
     });
     assert.equal(res.statusCode, 204, res.body);
     const got = await getUser(user.uid);
-    assert.deepEqual(got.spec, { emailId: email, firstName: 'Ada', lastName: 'Lovelace', roles: ['auditor'] });
+    assert.deepEqual(got.spec, { emailId: email, firstName: 'Ada', lastName: 'Lovelace', roles: ['auditor'], kind: 'person' });
     assert.equal(got.metadata.name, 'Ada Lovelace');
     // The password is unchanged, and signs in under the new email.
     await h().signIn(email, user.password);
@@ -46,7 +46,7 @@ eachDatabase('Users: PUT and PATCH /v1/users/{uid}', (h) => {
 
     // Fields left out stay as they are.
     assert.equal((await put(user.uid, { spec: { lastName: 'Byron' } })).statusCode, 204);
-    assert.deepEqual((await getUser(user.uid)).spec, { emailId: email, firstName: 'Ada', lastName: 'Byron', roles: ['auditor'] });
+    assert.deepEqual((await getUser(user.uid)).spec, { emailId: email, firstName: 'Ada', lastName: 'Byron', roles: ['auditor'], kind: 'person' });
   });
 
   it('PUT: metadata.name sets the names when spec gives none; sending back what was read changes nothing', async () => {

@@ -9,8 +9,17 @@ export interface Tenant {
   createdAt: number;
 }
 
+/**
+ * A person signs in with a password. A service account (an automation, a CI job, a backend)
+ * has no password and never signs in: it only owns API keys, which a tenant admin makes for it,
+ * so that keys need not belong to a person who may leave.
+ */
+export const USER_KINDS = ['person', 'service'] as const;
+export type UserKind = (typeof USER_KINDS)[number];
+
 export interface User {
   uid: string;
+  kind: UserKind;
   tenantUid: string;
   email: string;
   firstName: string;

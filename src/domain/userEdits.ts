@@ -37,6 +37,8 @@ export interface UserUpdate {
   roles?: string[];
   /** `metadata.name`, Palette's display name. */
   name?: string;
+  /** `spec.kind`: accepted only as it is (a client sending back the user it read); it never changes. */
+  kind?: string;
 }
 
 export function applyUserUpdate(user: EditableUser, update: UserUpdate): EditableUser {
@@ -104,6 +106,8 @@ export function applyUserPatch(user: EditableUser, ops: readonly PatchOperation[
     } else if (path === '/spec/emailId') {
       if (!set) throw badRequest(`Patch operation ${i}: a user must keep an email; replace /spec/emailId instead of removing it.`, { op: op.op, path, index: i });
       next.email = stringValue(op, i);
+    } else if (path === '/spec/kind') {
+      throw badRequest(`Patch operation ${i}: a user's kind (person or service account) cannot be changed. Create a new user of the other kind instead.`, { op: op.op, path, index: i });
     } else if (path === '/metadata/name') {
       Object.assign(next, set ? splitName(stringValue(op, i)) : { firstName: '', lastName: '' });
     } else if (path === '/spec/roles') {

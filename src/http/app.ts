@@ -11,6 +11,7 @@ import type { Services } from '../service/services.js';
 import { apiKeyRoutes } from './apiKeys/routes.js';
 import { auditRoutes } from './audits/routes.js';
 import { authRoutes } from './auth/routes.js';
+import { authRouteRoutes } from './authRoutes/routes.js';
 import { clientAddressResolver, type TrustProxy, trustsPeer } from './clientAddress.js';
 import { type ConnectionLimits, defaultConnectionLimits, serverOptions, trackConnections } from './connections.js';
 import { consoleRoutes } from './console.js';
@@ -170,6 +171,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(passwordRoutes, { services: opts.services });
   await app.register(apiKeyRoutes, { services: opts.services });
   await app.register(auditRoutes, { services: opts.services });
+  await app.register(authRouteRoutes, { services: opts.services });
   await app.register(consoleRoutes, {});
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -168,7 +168,7 @@ export const v1User = {
     },
     spec: {
       type: 'object',
-      properties: { emailId: str, firstName: str, lastName: str, roles: { type: 'array', items: str } },
+      properties: { emailId: str, firstName: str, lastName: str, roles: { type: 'array', items: str }, kind: { type: 'string', enum: ['person', 'service'] } },
     },
     status: { type: 'object', properties: { isActive: { type: 'boolean' }, lastSignIn: time } },
   },

@@ -29,6 +29,10 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   if (first.keyword === 'enum' && Array.isArray(first.params.allowedValues)) {
     return new Error(`${dataVar}${first.instancePath} must be one of ${first.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
   }
+  // Ajv's "must NOT have additional properties" does not say which one.
+  if (first.keyword === 'additionalProperties' && typeof first.params.additionalProperty === 'string') {
+    return new Error(`${dataVar}${first.instancePath} has an unknown field "${first.params.additionalProperty}"`);
+  }
   // A text field outside its length limits (domain/limits.ts): refused in the services' own words
   // and details, whichever of the two checks it first.
   const { minLength, maxLength } = first.parentSchema ?? {};

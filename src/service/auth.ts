@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry, newUid } from './context.js';
 import { DeviceCookies } from './deviceCookies.js';
-import { verifyPassword } from './passwords.js';
+import { passwordHashOf, verifyPassword } from './passwords.js';
 import { RefusalAudit, type RefusalLog } from './refusalAudit.js';
 import { SignInGuard, type SignInLimits } from './signInGuard.js';
 import { SESSION_LIFETIME_MS, TokenIssuer } from './tokens.js';
@@ -74,8 +74,9 @@ export class AuthService {
       email,
       address,
       async () => {
-        // verifyPassword spends the same time whether or not the account exists.
-        const ok = await verifyPassword(password, user?.passwordHash);
+        // verifyPassword spends the same time whether or not the account exists, and whether or
+        // not it has a password (a service account has none, and is refused as a wrong password).
+        const ok = await verifyPassword(password, passwordHashOf(user));
         return ok && user ? { ok: true, value: user } : { ok: false };
       },
       device,

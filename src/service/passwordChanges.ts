@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import type { AuthService, CookieJar } from './auth.js';
 import { auditEntry, type RequestContext } from './context.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword, passwordHashOf, verifyPassword } from './passwords.js';
 import type { RefusalLog } from './refusalAudit.js';
 
 const userResource = (u: { uid: string; email: string }) => ({ kind: 'user', uid: u.uid, name: u.email, ownerUid: u.uid });
@@ -42,7 +42,10 @@ export class PasswordService {
       email,
       ctx.address,
       async () => {
-        const ok = await verifyPassword(input.currentPassword, user?.passwordHash);
+        // A service account has no current password to prove, so its change fails here as a
+        // wrong one: answering anything else, with no session asked for, would tell anyone
+        // which emails belong to service accounts.
+        const ok = await verifyPassword(input.currentPassword, passwordHashOf(user));
         return ok && user ? { ok: true, value: user } : { ok: false };
       },
       this.opts.auth.knownDevice(user, ctx.cookies),
@@ -79,6 +82,11 @@ export class PasswordService {
     if (uid === ctx.actor.userUid) throw forbidden('You cannot reset your own password. Change it with PATCH /v1/users/password/change, which asks for the current one.');
     const user = await this.store.users.findByUid(uid);
     if (!user || user.tenantUid !== ctx.actor.tenantUid) throw notFound(`User ${uid}`);
+    // A password would let the account sign in, which a service account never does. Refused
+    // before the admin's own password is checked: it is no guess, and spends none.
+    if (user.kind === 'service') {
+      throw badRequest(`${user.email} is a service account: service accounts have no password and never sign in. Give it API keys instead.`, { field: 'newPassword' });
+    }
     checkNewPassword(newPassword, user.email, 'newPassword');
     await this.checkOwnPassword(ctx, input.currentPassword);
     const passwordHash = await hashPassword(newPassword);
@@ -102,7 +110,7 @@ export class PasswordService {
     const outcome = await guard.attempt<true>(
       email,
       ctx.address,
-      async () => ((await verifyPassword(password, admin?.passwordHash)) && admin ? { ok: true, value: true } : { ok: false }),
+      async () => ((await verifyPassword(password, passwordHashOf(admin))) && admin ? { ok: true, value: true } : { ok: false }),
       this.opts.auth.knownDevice(admin, ctx.cookies),
     );
     if (outcome.ok) return;

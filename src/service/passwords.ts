@@ -18,6 +18,15 @@ export async function hashPassword(password: string): Promise<string> {
 // costs the same time as a wrong password and sign-in timing does not reveal accounts.
 const DUMMY_HASH = `scrypt$${N}$${R}$${P}$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(LENGTH).toString('base64')}`;
 
+/**
+ * The hash a password presented for `user` is checked against: none for a service account, which
+ * has no password whatever its row holds, nor for no user. Checking against none still spends the
+ * time of a real check (verifyPassword), so a service account's sign-in is refused exactly as a
+ * wrong password is: same answer, same time, counted in the same budgets.
+ */
+export const passwordHashOf = (user: { kind: string; passwordHash: string } | undefined): string | undefined =>
+  user === undefined || user.kind === 'service' ? undefined : user.passwordHash;
+
 export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
   const usable = stored?.startsWith('scrypt$') ? stored : undefined;
   const [, n, r, p, salt, hash] = (usable ?? DUMMY_HASH).split('$');

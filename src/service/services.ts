@@ -3,6 +3,9 @@ import { KeywardError } from '../domain/errors.js';
 import type { Store } from '../store/store.js';
 import { AuditService } from './audits.js';
 import { AuthService, defaultSignInLimits, type SignInLimits } from './auth.js';
+import { AuthRouteService } from './authRoutes.js';
+import { ForwardAuth } from './forwardAuth.js';
+import { ObservedRefusals } from './observedRefusals.js';
 import type { KeyChangeBus } from './keyChanges/bus.js';
 import { InProcessKeyChangeBus } from './keyChanges/inProcess.js';
 import { NotificationKeyChangeBus } from './keyChanges/overNotifications.js';
@@ -53,6 +56,12 @@ export interface Services {
   cache: VerificationCache;
   /** Carries key changes to this instance's cache and to every other instance's. */
   keyChanges: KeyChangeBus;
+  /** Tenants' forward-auth route rules, and their compiled cache. */
+  authRoutes: AuthRouteService;
+  /** Forward-auth's verdict of the route rules on a proxied request. */
+  forwardAuth: ForwardAuth;
+  /** Refusals observed by route rules in audit mode, counted into the audit log. */
+  observedRefusals: ObservedRefusals;
   now: () => number;
   /** Starts background work: the key-change bus and the last-used writer. */
   start(): Promise<void>;
@@ -82,6 +91,9 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
   const auth = new AuthService(store, { secret: opts.secret, now, signInLimits, onError });
   const credentialFailures = new FailureLimiter({ max: opts.authFailuresPerMinute ?? 100, windowMs: failureWindowMs, now, shared: store.credentialFailures, onError });
   const authenticator = new Authenticator({ verifier, sessions: auth, failures: credentialFailures, lastUsed, now });
+  const authRoutes = new AuthRouteService(store, { now, keyChanges, cacheTrusted: () => keyChanges.healthy(), ttlMs: opts.cacheTtlMs });
+  keyChanges.subscribe(authRoutes.listener());
+  const observedRefusals = new ObservedRefusals(store, { now, onError });
   const auditRetentionDays = opts.auditRetentionDays ?? 365;
   // Failures only matter inside their limit's window, and sessions until they end: forget older
   // ones now and then. Audit
@@ -119,10 +131,14 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
     scopes: new ScopeService(store, { now }),
     tenantNames: new TenantNames(store),
     authenticator,
+    authRoutes,
+    observedRefusals,
+    forwardAuth: new ForwardAuth(authRoutes, observedRefusals),
     async start() {
       await keyChanges.start();
       lastUsed.start();
       auth.refusals.start();
+      observedRefusals.start();
       pruner = setInterval(() => prune().catch(onError), 10 * 60 * 1000);
       pruner.unref();
     },
@@ -134,6 +150,7 @@ export function createServices(store: Store, opts: ServiceOptions): Services {
       await keyChanges.stop();
       await lastUsed.stop();
       await auth.refusals.stop();
+      await observedRefusals.stop();
     },
   };
 }

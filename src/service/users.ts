@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { badRequest, conflict, forbidden, notFound } from '../domain/errors.js';
 import { limits, textRange } from '../domain/limits.js';
-import { isTenantAdmin, TENANT_ADMIN_ROLE } from '../domain/model.js';
+import { isTenantAdmin, TENANT_ADMIN_ROLE, type UserKind } from '../domain/model.js';
 import { canSeeUser } from '../domain/policies.js';
 import { applyUserPatch, applyUserUpdate, type EditableUser, type PatchOperation, type UserUpdate, userChanges } from '../domain/userEdits.js';
 import type { Store } from '../store/store.js';
@@ -20,6 +20,8 @@ export interface CreateUserInput {
   roles?: string[];
   /** Absent: the user cannot sign in (keys can still be made for them by an admin). */
   password?: string;
+  /** Default 'person'. A service account takes no password, and never signs in. */
+  kind?: UserKind;
 }
 
 const NAME = textRange(limits.user.name);
@@ -41,9 +43,17 @@ export class UserService {
   /** Builds a user record from input; throws on bad fields. Shared by the API, tenant creation and the CLI. */
   async newUser(tenantUid: string, input: CreateUserInput): Promise<UserWithPassword> {
     const now = this.opts.now();
+    const kind = input.kind ?? 'person';
+    if (kind !== 'person' && kind !== 'service') throw badRequest('spec.kind must be "person" or "service".', { field: 'spec.kind' });
+    if (kind === 'service' && input.password !== undefined) {
+      throw badRequest('A service account has no password: it never signs in, and uses API keys a tenant admin makes for it. Leave spec.password out.', {
+        field: 'spec.password',
+      });
+    }
     const roles = [...new Set((input.roles ?? []).map((r) => checkText(r, 'spec.roles', ROLE)))];
     return {
       uid: newUid(),
+      kind,
       tenantUid,
       email: checkEmail(input.email),
       firstName: checkText(input.firstName ?? '', 'spec.firstName', NAME),
@@ -68,7 +78,7 @@ export class UserService {
     try {
       await this.store.transaction(async (tx) => {
         await tx.users.insert(user);
-        await tx.audits.insert(auditEntry(ctx, user.createdAt, 'user.create', userResource(user), { roles: user.roles }, user.tenantUid));
+        await tx.audits.insert(auditEntry(ctx, user.createdAt, 'user.create', userResource(user), { roles: user.roles, kind: user.kind }, user.tenantUid));
       });
     } catch (err) {
       if (this.store.capabilities.isUniqueViolation(err)) throw conflict(`A user with email ${user.email} already exists.`, { field: 'spec.emailId' });
@@ -110,7 +120,16 @@ export class UserService {
    * own first and last name.
    */
   update(ctx: RequestContext, uid: string, update: UserUpdate): Promise<void> {
-    return this.edit(ctx, uid, 'PUT', (user) => applyUserUpdate(user, update));
+    return this.edit(ctx, uid, 'PUT', (user) => {
+      // A person turned service account would keep a password it must not have; a service
+      // account turned person would have none. Neither is an edit: make a new user.
+      if (update.kind !== undefined && update.kind !== user.kind) {
+        throw badRequest(`A user's kind cannot be changed (this user is a ${user.kind === 'service' ? 'service account' : 'person'}). Create a new user of the other kind instead.`, {
+          field: 'spec.kind',
+        });
+      }
+      return applyUserUpdate(user, update);
+    });
   }
 
   /** `PATCH /v1/users/{uid}` (a JSON Patch, see userEdits.ts): tenant admins only. */
@@ -123,7 +142,7 @@ export class UserService {
    * of roles or email changes the principal that the user's API keys carry, which verification
    * caches (here and on every other instance): all of the user's keys are announced as changed.
    */
-  private async edit(ctx: RequestContext, uid: string, via: 'PUT' | 'PATCH', change: (user: EditableUser) => EditableUser): Promise<void> {
+  private async edit(ctx: RequestContext, uid: string, via: 'PUT' | 'PATCH', change: (user: UserWithPassword) => EditableUser): Promise<void> {
     const { actor } = ctx;
     const now = this.opts.now();
     let email = '';

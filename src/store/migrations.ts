@@ -165,6 +165,22 @@ function migrations(serial: SerialColumn): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_service_accounts_and_auth_routes': {
+      async up(db: Kysely<any>) {
+        // 'person' or 'service': a service account has no password and never signs in; it owns
+        // keys a tenant admin makes for it. Every user made before it is a person.
+        await db.schema.alterTable('users').addColumn('kind', 'text', (c) => c.notNull().defaultTo('person')).execute();
+        // A tenant's forward-auth route rules, one JSON document per tenant: read whole, compiled
+        // whole and cached whole (service/authRoutes.ts), never queried by part.
+        await db.schema
+          .createTable('auth_routes')
+          .addColumn('tenant_uid', 'text', (c) => c.primaryKey().references('tenants.uid').onDelete('cascade'))
+          .addColumn('config', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_by_uid', 'text')
+          .execute();
+      },
+    },
   };
 }
 

@@ -20,6 +20,8 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   last_sign_in_at: number | null;
+  /** 'person' or 'service' (a service account: no password, never signs in). */
+  kind: Generated<string>;
 }
 
 export interface ApiKeysTable {
@@ -103,6 +105,15 @@ export interface CredentialFailuresTable {
   failures: number;
 }
 
+/** A tenant's forward-auth route rules (domain/routeRules.ts), as one JSON document. */
+export interface AuthRoutesTable {
+  tenant_uid: string;
+  /** JSON of RouteRules: {mode, default, rules}. */
+  config: string;
+  updated_at: number;
+  updated_by_uid: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -112,4 +123,5 @@ export interface Database {
   sessions: SessionsTable;
   credential_failures: CredentialFailuresTable;
   tenant_scopes: TenantScopesTable;
+  auth_routes: AuthRoutesTable;
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { ApiKeyRepository } from './apiKeys.js';
 import { AuditRepository } from './audits.js';
+import { AuthRoutesRepository } from './authRoutes.js';
 import type { StoreCapabilities } from './capabilities.js';
 import { CredentialFailureRepository } from './credentialFailures.js';
 import { type Connection, connect } from './dialects.js';
@@ -22,6 +23,7 @@ export class Repositories {
   readonly signInAttempts: SignInAttemptRepository;
   readonly sessions: SessionRepository;
   readonly credentialFailures: CredentialFailureRepository;
+  readonly authRoutes: AuthRoutesRepository;
   readonly tenantScopes: TenantScopeRepository;
 
   constructor(
@@ -35,6 +37,7 @@ export class Repositories {
     this.signInAttempts = new SignInAttemptRepository(db);
     this.sessions = new SessionRepository(db);
     this.credentialFailures = new CredentialFailureRepository(db);
+    this.authRoutes = new AuthRoutesRepository(db);
     this.tenantScopes = new TenantScopeRepository(db, capabilities.rowLocks);
   }
 }

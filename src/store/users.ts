@@ -1,5 +1,5 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
-import { isTenantAdmin, type User } from '../domain/model.js';
+import { isTenantAdmin, type User, type UserKind } from '../domain/model.js';
 import { containsIgnoringCase } from './like.js';
 import { type Order, type Page, type PageRequest, type Position, pastIn, toPage, upToIn } from './paging.js';
 import type { Database, UsersTable } from './schema.js';
@@ -11,6 +11,8 @@ export interface UserWithPassword extends User {
 export function toUser(row: Selectable<UsersTable>): UserWithPassword {
   return {
     uid: row.uid,
+    // Anything but 'service' is a person: the column's default, and the only other value written.
+    kind: row.kind === 'service' ? 'service' : ('person' as UserKind),
     tenantUid: row.tenant_uid,
     email: row.email,
     firstName: row.first_name,
@@ -67,6 +69,7 @@ export class UserRepository {
       .insertInto('users')
       .values({
         uid: user.uid,
+        kind: user.kind,
         tenant_uid: user.tenantUid,
         email: user.email,
         first_name: user.firstName,

@@ -4,20 +4,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeywardError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { Services } from '../../service/services.js';
-import { presentedApiKey, presentedToken, refusal, tooManyFailures, tooManyFailuresMessage } from '../credentials.js';
+import { presentedToken, tooManyFailures } from '../credentials.js';
 import { checkCsrf, clearSessionCookies, cookieJar, cookiesOf, SESSION_COOKIE, setDeviceCookie, setSessionCookies } from '../session.js';
 import { errorResponses } from '../schemas.js';
+import { forwardAuthCheck } from './check.js';
 
 const tags = ['auth'];
 const str = { type: 'string' } as const;
 const tokenResponse = { type: 'object', properties: { Authorization: str, isMfa: { type: 'boolean' } } } as const;
-
-/**
- * A guessing address refused by the forward-auth check. Still a 401, with Retry-After: nginx's
- * auth_request turns any answer but 2xx, 401 and 403 into a 500 for the client.
- */
-const refuseCheck = (retryAfter: number) =>
-  new KeywardError('Unauthorized', tooManyFailuresMessage(retryAfter), { retryAfter, details: { reason: 'TooManyRequests' } });
 
 /** Where a refused attempt on an account that does not exist is told: the log, not the audit table. */
 export const refusalLog = (request: FastifyRequest) => (fields: Record<string, unknown>) => request.log.info({ reqId: request.id, ...fields }, 'password attempt refused');
@@ -110,25 +104,6 @@ export async function authRoutes(untyped: FastifyInstance, { services }: { servi
     },
   );
 
-  // Forward authentication for reverse proxies (nginx auth_request, Traefik ForwardAuth, Envoy):
-  // 200 with the key's owner in headers, or 401.
-  app.get(
-    '/v1/auth/check',
-    {
-      schema: {
-        tags,
-        summary: 'Forward-auth check of the request\'s ApiKey header, for reverse proxies',
-        response: { 200: { type: 'object', properties: { userUid: str, tenantUid: str, keyUid: str } }, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const apiKey = presentedApiKey(request);
-      if (apiKey === undefined) throw new KeywardError('Unauthorized', 'Send the API key in the ApiKey header.');
-      const outcome = await authenticator.authenticate({ apiKey }, { address: request.ip });
-      if (!outcome.ok) throw outcome.code === 'TooManyRequests' ? refuseCheck(outcome.retryAfter ?? 1) : refusal(outcome, { apiKey });
-      const { principal, key } = outcome;
-      reply.header('x-keyward-user', principal.userUid).header('x-keyward-tenant', principal.tenantUid).header('x-keyward-key', key.uid);
-      return { userUid: principal.userUid, tenantUid: principal.tenantUid, keyUid: key.uid };
-    },
-  );
+  // Forward authentication for reverse proxies: the key, its limits and the tenant's route rules.
+  forwardAuthCheck(app, services);
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../domain/errors.js';
 import { toRfc3339 } from '../../domain/expiry.js';
 import { limits } from '../../domain/limits.js';
-import type { User } from '../../domain/model.js';
+import { type User, USER_KINDS } from '../../domain/model.js';
 import type { UserUpdate } from '../../domain/userEdits.js';
 import type { Services } from '../../service/services.js';
 import { context } from '../credentials.js';
@@ -15,6 +15,11 @@ const str = { type: 'string' } as const;
 const email = { type: 'string', ...limits.user.email } as const;
 const personName = { type: 'string', ...limits.user.name } as const;
 const roles = { type: 'array', ...limits.user.roles, items: { type: 'string', ...limits.user.role } } as const;
+const kind = {
+  type: 'string',
+  enum: USER_KINDS,
+  description: '`person` (the default) signs in with a password; `service` is a service account: no password, never signs in, owns keys a tenant admin makes for it',
+} as const;
 
 export function presentUser(u: User) {
   const fullName = `${u.firstName} ${u.lastName}`.trim();
@@ -25,7 +30,7 @@ export function presentUser(u: User) {
       creationTimestamp: toRfc3339(u.createdAt),
       lastModifiedTimestamp: toRfc3339(u.updatedAt),
     },
-    spec: { emailId: u.email, firstName: u.firstName, lastName: u.lastName, roles: u.roles },
+    spec: { emailId: u.email, firstName: u.firstName, lastName: u.lastName, roles: u.roles, kind: u.kind },
     status: { isActive: true, lastSignIn: u.lastSignInAt === null ? undefined : toRfc3339(u.lastSignInAt) },
   };
 }
@@ -54,7 +59,8 @@ const createUser = {
           firstName: personName,
           lastName: personName,
           roles,
-          password: newPassword,
+          password: { ...newPassword, description: `${newPassword.description} Not for a service account.` },
+          kind,
         },
       },
     },
@@ -74,7 +80,7 @@ const updateUser = {
       metadata: { type: 'object', properties: { name: str } },
       spec: {
         type: 'object',
-        properties: { emailId: email, firstName: personName, lastName: personName, roles },
+        properties: { emailId: email, firstName: personName, lastName: personName, roles, kind: { ...kind, description: 'Must be the user\'s own: a kind never changes' } },
       },
     },
   },
@@ -174,6 +180,7 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
       lastName: spec.lastName ?? rest.join(' '),
       roles: spec.roles,
       password: spec.password,
+      kind: spec.kind,
     });
     return reply.code(201).send(created);
   });
@@ -192,6 +199,7 @@ export async function userRoutes(untyped: FastifyInstance, { services }: { servi
       lastName: body?.spec?.lastName,
       roles: body?.spec?.roles,
       name: body?.metadata?.name,
+      kind: body?.spec?.kind,
     };
     if (Object.values(update).every((v) => v === undefined)) {
       throw badRequest('Nothing to update: send spec.emailId, spec.firstName, spec.lastName, spec.roles or metadata.name.');

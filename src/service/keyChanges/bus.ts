@@ -33,8 +33,17 @@ export interface KeysChanged {
   reason: KeyChangeReason;
 }
 
+/**
+ * The tenant's forward-auth route rules changed: forget its compiled rules (service/authRoutes.ts).
+ * Not about one key, but about what every key of the tenant may reach through the proxy.
+ */
+export interface AuthRoutesChanged {
+  type: 'authRoutes.changed';
+  tenantUid: string;
+}
+
 /** Every event the bus carries. */
-export type KeyEvent = KeysChanged;
+export type KeyEvent = KeysChanged | AuthRoutesChanged;
 
 export interface KeyChangeListener {
   /** A committed event. */

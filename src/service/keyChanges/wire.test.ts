@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { KeyEvent } from './bus.js';
+import type { KeyEvent, KeysChanged } from './bus.js';
 import { decodeEvent, encodeEvent } from './wire.js';
 
 const uid = () => randomBytes(12).toString('hex');
@@ -24,7 +24,7 @@ describe('key events on the wire', () => {
     for (const p of payloads) assert.ok(Buffer.byteLength(p) <= LIMIT, `${Buffer.byteLength(p)} bytes`);
     // Filled, not merely split: all but the last would overflow with one more key.
     for (const p of payloads.slice(0, -1)) assert.ok(Buffer.byteLength(p) + 25 > LIMIT);
-    const decoded = payloads.map((p) => decodeEvent(p));
+    const decoded = payloads.map((p) => decodeEvent(p) as KeysChanged | undefined);
     for (const e of decoded) assert.equal(e?.reason, 'ownerDeleted');
     assert.deepEqual(decoded.flatMap((e) => e!.keyUids), keyUids);
   });
@@ -46,6 +46,20 @@ describe('key events on the wire', () => {
     const [payload] = encodeEvent({ type: 'keys.changed', keyUids, reason: 'revoked' }, LIMIT);
     const readByOldInstance = payload.split(',');
     for (const k of keyUids) assert.ok(readByOldInstance.includes(k));
+  });
+
+  it('round-trips a tenant\'s route-rules change in one short payload, which old instances read as no key of theirs', () => {
+    const tenantUid = uid();
+    const event: KeyEvent = { type: 'authRoutes.changed', tenantUid };
+    const payloads = encodeEvent(event, LIMIT);
+    assert.deepEqual(payloads, [`authRoutes.changed:${tenantUid}`]);
+    assert.deepEqual(decodeEvent(payloads[0]), event);
+    // An instance from before the typed bus evicts the keys named by comma-separated uids: none here.
+    assert.deepEqual(payloads[0].split(','), [`authRoutes.changed:${tenantUid}`]);
+    assert.throws(() => encodeEvent({ type: 'authRoutes.changed', tenantUid: 'a:b' }, LIMIT), /cannot be sent/);
+    for (const bad of ['authRoutes.changed', 'authRoutes.changed:', `authRoutes.changed:${tenantUid}:x`, `authRoutes.changed:${tenantUid},x`]) {
+      assert.equal(decodeEvent(bad), undefined, bad);
+    }
   });
 
   it('reads what it does not know as nothing: old payloads, other types, bad reasons, garbage', () => {

@@ -26,6 +26,15 @@ const codecs: { [T in KeyEvent['type']]: Codec<Extract<KeyEvent, { type: T }>> }
       return { type: 'keys.changed', reason: known, keyUids };
     },
   },
+  // `authRoutes.changed:<tenantUid>`, no items: an instance from before route rules reads it as
+  // one key uid that matches nothing, and evicts nothing (it has no rules to forget either).
+  'authRoutes.changed': {
+    encode: (e) => ({ args: [e.tenantUid], items: [] }),
+    decode: (args, items) => {
+      if (args.length !== 1 || args[0] === '' || items.length > 0) return undefined;
+      return { type: 'authRoutes.changed', tenantUid: args[0] };
+    },
+  },
 };
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
