@@ -81,7 +81,7 @@ for (const factory of databases()) {
       const refused = await run(['keys', 'list', '--url', server.url, '--api-key', apiKey], { env });
       assert.equal(refused.code, 1);
       assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
-      assert.match(refused.stderr, /address/i);
+      assert.match(refused.stderr, /may not be used from your address \(127\.0\.0\.1\)/);
     });
 
     it('keys create --read-only gives the read-only preset; a scoped key cannot make a wider key', async () => {
@@ -127,7 +127,7 @@ for (const factory of databases()) {
       const held = await run(['scopes', 'delete', 'orders.v2:read', ...login], { env });
       assert.equal(held.code, 1);
       assert.equal(held.stderr.trim().split('\n').length, 1, held.stderr);
-      assert.ok(held.stderr.length > 'keyward: '.length + 10, held.stderr);
+      assert.match(held.stderr, /^keyward: 1 API key holds the scope "orders\.v2:read"/);
       assert.match((await run(['scopes', 'list', ...login], { env })).stdout, /orders\.v2:read/, 'still there');
 
       assert.equal((await run(['keys', 'delete', holder.uid, ...login], { env })).code, 0);
@@ -139,10 +139,13 @@ for (const factory of databases()) {
       assert.match(unknown.stderr, /orders\.v2:read/);
 
       // Built-in scopes are not the tenant's to change; a scoped key cannot change the catalogue.
-      assert.equal((await run(['scopes', 'delete', 'apiKeys:read', ...login], { env })).code, 1);
+      const builtIn = await run(['scopes', 'delete', 'apiKeys:read', ...login], { env });
+      assert.equal(builtIn.code, 1);
+      assert.match(builtIn.stderr, /built-in/);
       const narrow = await createKey(['--name', 'narrow', '--read-only']);
       const byKey = await run(['scopes', 'set', 'billing:read', '--description', 'x', '--url', server.url, '--api-key', narrow.apiKey], { env });
       assert.equal(byKey.code, 1);
+      assert.match(byKey.stderr, /does not hold the scope/);
       assert.doesNotMatch((await run(['scopes', 'list', ...login], { env })).stdout, /billing:read/);
       // Any signed-in caller may read the catalogue.
       assert.equal((await run(['scopes', 'list', '--url', server.url, '--api-key', narrow.apiKey], { env })).code, 0);

@@ -27,8 +27,8 @@ export async function scopes(sub: string | undefined, positionals: string[], val
       const segment = nameSegment(sub, positionals[0]);
       // An empty description is a choice (`--description ''`); a forgotten one is not.
       if (values.description === undefined) throw new UsageError('--description is required');
-      await api.request('PUT', `/v1/scopes/${segment}`, { description: values.description });
-      return print(values, { name: positionals[0], description: values.description }, safe`Saved scope ${positionals[0]}.`);
+      const saved = await api.request('PUT', `/v1/scopes/${segment}`, { description: values.description });
+      return print(values, saved, safe`Saved scope ${saved.name}.`);
     }
     case 'delete': {
       await api.request('DELETE', `/v1/scopes/${nameSegment(sub, positionals[0])}`);
