@@ -110,6 +110,29 @@ describe('revocation across instances [postgres]', { skip: !hasPostgres && 'Post
     await refusedEverywhere(key.apiKey);
   });
 
+  it('a scope narrowed on A, and an allowlist added on A, hold on B and C within 1 second', async () => {
+    const key = await newKey();
+    const list = async (server: ServerProcess) => (await http(`${server.url}/v1/apiKeys`, { headers: { ApiKey: key.apiKey } })).status;
+    for (const server of [a, b, c]) for (let i = 0; i < 3; i++) assert.equal(await list(server), 200);
+    const narrowed = await http(`${a.url}/v1/apiKeys/${key.uid}`, { method: 'PUT', headers: auth(), body: { spec: { scopes: ['users:read'] } } });
+    assert.equal(narrowed.status, 204);
+    assert.equal(await list(a), 403, 'refused at once on the instance that answered');
+    const start = performance.now();
+    for (const server of [b, c]) {
+      for (;;) {
+        const s = await list(server);
+        if (s === 403) break;
+        assert.ok(performance.now() - start < HOLD_MS, `${server.url} still answers ${s} after ${HOLD_MS} ms`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    // The key still works where its scopes allow; then an allowlist that excludes these clients.
+    await warm(key.apiKey);
+    assert.equal((await http(`${a.url}/v1/apiKeys/${key.uid}`, { method: 'PUT', headers: auth(), body: { spec: { allowedCidrs: ['203.0.113.0/24'] } } })).status, 204);
+    assert.equal(await status(a, key.apiKey), 403);
+    await refusedEverywhere(key.apiKey, 403);
+  });
+
   it('with the key-change channel being cut again and again, revocations still hold within 1 second', async () => {
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
