@@ -10,6 +10,12 @@ import { context } from '../credentials.js';
 import { errorResponses, security } from '../schemas.js';
 
 const tags = ['authRoutes'];
+/**
+ * The rules' own body limit: the application's 64 KB would hold only a few hundred rules. 2,000
+ * rules of a realistic size (a path and an expression of a few dozen characters each) are about
+ * 200 KB; a megabyte leaves room for long ones and still keeps a hostile body cheap to refuse.
+ */
+const RULES_BODY_LIMIT = 1024 * 1024;
 const TENANT_POLICY = { scope: '*' } as const;
 
 const mode = { type: 'string', enum: ['enforce', 'audit'], description: '`enforce` refuses what the rules refuse; `audit` logs and audits it, and lets it through' } as const;
@@ -82,6 +88,7 @@ export async function authRouteRoutes(untyped: FastifyInstance, { services }: { 
     {
       onRequest,
       config: TENANT_POLICY,
+      bodyLimit: RULES_BODY_LIMIT,
       schema: {
         tags,
         security,
