@@ -12,8 +12,15 @@
  *   `..` resolved (`..` above the root refuses the whole URI);
  * - reading B, the literal path: decoded once, nothing dropped or resolved (empty segments, a
  *   trailing slash's empty last segment, `.` and `..` stay as segment names, which only `*` and
- *   `**` match). Returned only when it differs from A.
+ *   `**` match). Returned only when it differs from A;
+ * - then, where they differ from both, the readings of servers that do one of the two and not
+ *   the other: slashes merged but dots kept as names (Fastify with ignoreDuplicateSlashes), dots
+ *   resolved but empty segments kept (the WHATWG URL parser), the two in either order, and each
+ *   of these with a trailing slash dropped (Fastify's ignoreTrailingSlash, Express). Without
+ *   them `/orgs//../admin` (Fastify with ignoreDuplicateSlashes: `/orgs/:org/admin`, org "..")
+ *   and `/orgs//admin/` (with ignoreTrailingSlash: org "") would meet neither A's rules nor B's.
  * Encoded dots (`%2e%2e`) are read as raw dots are: A resolves them, B keeps them as names.
+ * A server that resolves raw dots but keeps encoded ones as names is not among the readings.
  *
  * Anything whose meaning differs between servers in other ways is refused (undefined) rather
  * than guessed:
@@ -67,14 +74,15 @@ function refusedDecodedByte(b: number): boolean {
  */
 export const MAX_PATH_SEGMENTS = 128;
 
-/** The segment lists of one path that the rules must all allow: reading A first, then B if it differs. */
+/** The segment lists of one path that the rules must all allow: reading A first, then B and the mixed readings where they differ. */
 export type PathReadings = readonly (readonly string[])[];
 
 /**
  * The readings of a request URI's path (see the module comment): `[A]` when the literal path is
- * already normal (`/a/b?x=1` gives `[["a", "b"]]`), `[A, B]` when it is not (`/a/../b/` gives
- * `[["b"], ["a", "..", "b", ""]]`), or undefined when the URI is refused. The root `/` has no
- * segments in either reading. Cheap for the common path that is already normal: one scan, one split.
+ * already normal (`/a/b?x=1` gives `[["a", "b"]]`), `[A, B, ...]` when it is not (`/a/../b/` gives
+ * `[["b"], ["a", "..", "b", ""], ["b", ""], ["a", "..", "b"]]`), each reading once, or undefined
+ * when the URI is refused. The root `/` has no segments in any reading. Cheap for the common path
+ * that is already normal: one scan, one split.
  */
 export function requestPathReadings(uri: string): PathReadings | undefined {
   if (typeof uri !== 'string' || uri.charCodeAt(0) !== SLASH) return undefined;
@@ -136,9 +144,60 @@ function slowPath(path: string): PathReadings | undefined {
       same = false;
     } else resolved.push(segment);
   }
-  // Any empty or dot segment makes B differ from A (A has none); without one they are equal.
-  return same ? [resolved] : [resolved, literal];
+  // Without an empty or dot segment every reading is the same.
+  if (same) return [resolved];
+  const readings: (readonly string[])[] = [resolved];
+  const seen = new Set<string>([key(resolved)]);
+  const add = (segments: readonly string[]) => {
+    const k = key(segments);
+    if (!seen.has(k)) {
+      seen.add(k);
+      readings.push(segments);
+    }
+  };
+  // B first (the literal reading), then what servers mixing the two ways make of it.
+  add(literal);
+  const merged = mergeSlashes(literal);
+  const resolvedKeepingEmpty = resolveKeepingEmpty(literal);
+  for (const mixed of [merged, resolvedKeepingEmpty, resolveKeepingEmpty(merged), mergeSlashes(resolvedKeepingEmpty)]) add(mixed);
+  for (const reading of [...readings]) add(withoutTrailingSlash(reading));
+  return readings;
 }
+
+/** A reading's identity: segments hold no `/`, so the count and the joined text tell them apart. */
+const key = (segments: readonly string[]) => `${segments.length}:${segments.join('/')}`;
+
+/** The root, however it was reached (`//` merged, `/a/..` resolved with its trailing slash). */
+const rooted = <T extends readonly string[]>(segments: T): T | [] => (segments.length === 1 && segments[0] === '' ? [] : segments);
+
+/**
+ * Repeated slashes merged (nginx's merge_slashes, Fastify's ignoreDuplicateSlashes): empty
+ * segments go, but a trailing slash stays. Dot segments stay names.
+ */
+function mergeSlashes(segments: readonly string[]): string[] {
+  const last = segments.length - 1;
+  return rooted(segments.filter((s, i) => s !== '' || i === last));
+}
+
+/**
+ * Dot segments resolved with empty segments kept, as the WHATWG URL parser (`new URL`) does:
+ * `..` removes the segment before it, empty or not, and a path ending in a dot segment ends
+ * with a slash (`/users/x/..` is `/users/`, which a router serves as `/users/:id` with id "").
+ */
+function resolveKeepingEmpty(segments: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of segments) {
+    if (s === '..') out.pop();
+    else if (s !== '.') out.push(s);
+  }
+  const last = segments[segments.length - 1];
+  if (last === '.' || last === '..') out.push('');
+  return rooted(out);
+}
+
+/** Without its trailing slash (Fastify's ignoreTrailingSlash, Express's default non-strict routing). */
+const withoutTrailingSlash = (segments: readonly string[]): readonly string[] =>
+  segments.length > 0 && segments[segments.length - 1] === '' ? rooted(segments.slice(0, -1)) : segments;
 
 /** One segment percent-decoded once, or undefined when it holds what a path may not (see above). */
 function decodeSegment(raw: string): string | undefined {
