@@ -284,7 +284,7 @@ describe('requestPathReadings: review findings', () => {
 
   it(
     'refuses a segment ending in "." or a space (Windows/IIS serve /admin. and /admin%20 as /admin)',
-    { todo: 'not settled by e1: trailing dots are legal names elsewhere (/v1.), and a reading with them stripped would be a third way to read every path; lead to decide (rule /admin.json or ["*"] documented instead)' },
+    { todo: 'not settled by e1: trailing dots are legal names elsewhere (/v1.), and Windows/IIS stripping would be one more reading of every such path; lead to decide (SECURITY documents a rule for /admin. or /admin.json instead)' },
     () => {
       for (const input of ['/admin.', '/admin%20', '/admin./x', '/admin. .']) assert.equal(normaliseRequestPath(input), undefined, input);
     },

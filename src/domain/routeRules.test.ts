@@ -242,6 +242,11 @@ describe('matching a reading given as segments (matchSegments)', () => {
       fc.property(fc.array(ruleArb, { maxLength: 10 }), fc.constantFrom('GET', 'HEAD', 'POST', 'DELETE'), fc.array(segment, { maxLength: 6 }), (rules, m, segments) => {
         const compiled = compileRouteRules(config(rules));
         assert.equal(segmentsIndex(compiled, m, segments), naiveMatchSegments(rules, m, segments), `${m} ${JSON.stringify(segments)}`);
+        // Several methods in one walk: each as on its own.
+        const methods = ['GET', 'HEAD', 'POST', 'DELETE'];
+        const each = compiled.matchSegmentsEach(methods, segments);
+        assert.notEqual(each, TOO_COMPLEX);
+        assert.deepEqual((each as (RouteMatch | undefined)[]).map((x) => x?.index), methods.map((x) => naiveMatchSegments(rules, x, segments)));
       }),
       { numRuns: 3000 },
     );
@@ -262,6 +267,7 @@ describe('bounded matching: hostile rules', () => {
     assert.equal(routeRulesProblem(config(rules)), undefined, 'each rule is within the limits');
     const compiled = compileRouteRules(config(rules));
     assert.equal(compiled.matchSegments('GET', Array(32).fill('a')), TOO_COMPLEX);
+    assert.equal(compiled.matchSegmentsEach(['GET', 'POST'], Array(32).fill('a')), TOO_COMPLEX);
     assert.equal(compiled.match('GET', `/${Array(128).fill('a').join('/')}`), TOO_COMPLEX);
     // A path that keeps few states alive is still matched against the same rules.
     assert.equal(segmentsIndex(compiled, 'GET', ['b', 'c']), undefined);

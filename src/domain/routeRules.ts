@@ -143,6 +143,11 @@ export interface CompiledRoutes {
    * empty segment or a `.`/`..` name is matched only by `*` and `**` (rule paths cannot hold them).
    */
   matchSegments(method: string, segments: readonly string[]): RouteMatch | undefined | TooComplex;
+  /**
+   * matchSegments for several methods at once, in their order: the walk along the path does not
+   * depend on the method, so forward-auth checking a request's method overrides walks once.
+   */
+  matchSegmentsEach(methods: readonly string[], segments: readonly string[]): (RouteMatch | undefined)[] | TooComplex;
   /** The same for a normalised path as text (`/a/b`; empty segments are skipped). */
   match(method: string, normalisedPath: string): RouteMatch | undefined | TooComplex;
 }
@@ -282,10 +287,8 @@ export function compileRouteRules(rules: RouteRules): CompiledRoutes {
     }
     return states;
   };
-  const matchSegments = (method: string, segments: readonly string[]): RouteMatch | undefined | TooComplex => {
-    if (isEmpty) return undefined;
-    const states = walk(segments);
-    if (states === TOO_COMPLEX) return TOO_COMPLEX;
+  /** The first rule ending in one of `states` for `method`. */
+  const first = (states: TrieNode[], method: string): RouteMatch | undefined => {
     const upper = asciiUpper(method);
     let best = Infinity;
     for (const state of states) {
@@ -294,10 +297,21 @@ export function compileRouteRules(rules: RouteRules): CompiledRoutes {
     }
     return best === Infinity ? undefined : { index: best, requirement: requirements[best] };
   };
+  const matchSegments = (method: string, segments: readonly string[]): RouteMatch | undefined | TooComplex => {
+    if (isEmpty) return undefined;
+    const states = walk(segments);
+    return states === TOO_COMPLEX ? TOO_COMPLEX : first(states, method);
+  };
+  const matchSegmentsEach = (methods: readonly string[], segments: readonly string[]): (RouteMatch | undefined)[] | TooComplex => {
+    if (isEmpty) return methods.map(() => undefined);
+    const states = walk(segments);
+    return states === TOO_COMPLEX ? TOO_COMPLEX : methods.map((m) => first(states, m));
+  };
   return Object.freeze({
     rules,
     isEmpty,
     matchSegments,
+    matchSegmentsEach,
     match: (method: string, normalisedPath: string) => matchSegments(method, normalisedPath.split('/').filter((s) => s !== '')),
   });
 }

@@ -107,9 +107,11 @@ export function routeRefusal(routes: CompiledRoutes, original: OriginalRequest, 
   const methods = methodsOf(original, uri);
   if (methods === undefined) return { reason: 'invalid_method', rule: null, method: undefined, path: pathText(readings[0]) };
   for (const segments of readings) {
-    for (const method of methods) {
-      const match = routes.matchSegments(method, segments);
-      if (match === TOO_COMPLEX) return { reason: 'invalid_path', rule: null, method, path: pathText(segments), tooComplex: true };
+    const matches = routes.matchSegmentsEach(methods, segments);
+    if (matches === TOO_COMPLEX) return { reason: 'invalid_path', rule: null, method: methods[0], path: pathText(segments), tooComplex: true };
+    for (let i = 0; i < methods.length; i++) {
+      const method = methods[i];
+      const match = matches[i];
       if (match === undefined) {
         if (routes.rules.default === 'deny') return { reason: 'route_denied', rule: null, method, path: pathText(segments) };
         continue;
