@@ -4,13 +4,15 @@
  * falls to the default (allow or deny).
  *
  * Paths are globs over whole segments: a literal segment, `*` (exactly one segment) or `**`
- * (zero or more segments). They are compared with the normalised request path (requestPath.ts),
+ * (zero or more segments). They are compared with each reading of the request path
+ * (requestPath.ts: the normalised one, the literal one, ...; forward-auth needs every reading to pass),
  * ASCII letters case-insensitively (only ASCII, so the answer does not depend on Unicode case
  * tables; the normaliser refuses the few letters, such as the Kelvin sign, whose case mapping is
  * ASCII, which a case-insensitive server would read as `k`).
  *
- * Compiled into a segment trie walked once per request, so the cost of a match depends on the
- * path's length and on how many wildcards overlap, not on the number of rules.
+ * Compiled into a segment trie walked once per reading, so the cost of a match depends on the
+ * path's length and on how many wildcards overlap, not on the number of rules; bounded by
+ * MAX_LIVE_STATES (see TOO_COMPLEX) and 32 segments per rule path.
  */
 import { badRequest } from './errors.js';
 import { limits } from './limits.js';

@@ -7,8 +7,9 @@
  * checked before this and always enforced. The rules come after, and a request passes only if
  * they allow every way a server could read it:
  * - every reading of the path (domain/requestPath.ts, a security boundary): the normalised one
- *   and, where it differs, the literal one with empty and dot segments kept, since nginx forwards
- *   the raw URI and routers such as Fastify and Express route `..` and empty segments as names;
+ *   and, where they differ, the literal one with empty and dot segments kept and the readings of
+ *   servers mixing the two, since nginx forwards the raw URI and routers such as Fastify and
+ *   Express route `..` and empty segments as names;
  * - every method: X-Original-Method and any method override the request carries
  *   (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, a `_method` query parameter),
  *   since a server honouring one runs a POST as a DELETE.
@@ -80,7 +81,7 @@ function methodsOf(original: OriginalRequest, uri: string): string[] | undefined
   const methods = [method.toUpperCase()];
   const overrides = original.methodOverrides ?? [];
   const params = methodParameters(uri);
-  for (const value of overrides.length === 0 && params.length === 0 ? [] : [...overrides, ...params]) {
+  for (const value of params.length === 0 ? overrides : [...overrides, ...params]) {
     if (!METHOD.test(value)) return undefined;
     const upper = value.toUpperCase();
     if (!methods.includes(upper)) methods.push(upper);
