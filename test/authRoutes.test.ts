@@ -12,7 +12,7 @@ import { buildApp } from '../src/http/app.js';
 import { OBSERVED_REFUSAL_WINDOW_MS } from '../src/service/observedRefusals.js';
 import { type Caller, eachDatabase, type Harness } from './helpers/harness.js';
 
-const CUSTOM_SCOPES = ['orders:read', 'orders:write', 'orders:refund', 'admin:all', 'reports:read'];
+const CUSTOM_SCOPES = ['orders:read', 'orders:write', 'orders:refund', 'admin:all', 'reports:read', 'public:read', 'admin:write', 'people:delete'];
 
 eachDatabase('route rules and forward-auth', (h) => {
   let seq = 0;
@@ -115,6 +115,7 @@ eachDatabase('route rules and forward-auth', (h) => {
       [rule({ path: '/a\\b' }), /contains/],
       [rule({ path: '/a?b' }), /contains/],
       [rule({ path: `/${'a'.repeat(1100)}` }), /path/],
+      [rule({ path: `/${Array(33).fill('a').join('/')}` }), /33 segments; at most 32/],
       [rule({ path: 7 }), /path/],
       [rule({ require: 'orders:read AND' }), /position|expect|end/i],
       [rule({ require: 'orders:read OR OR x:y' }), /position|expect/i],
@@ -218,7 +219,11 @@ eachDatabase('route rules and forward-auth', (h) => {
       [reader, 'HEAD', '/orders/42', 'ok'],
       [reader, 'get', '/orders/42', 'ok'],
       [reader, 'GET', '/ORDERS/42', 'ok'],
-      [reader, 'GET', '/orders/42/', 'ok'],
+      // A trailing slash is read both as /orders/42 (rule 1) and as /orders/42/<empty> (a router's
+      // /orders/:id/:sub with sub ""), which only rule 3's `**` matches: it needs admin:all too.
+      [reader, 'GET', '/orders/42/', 'insufficient_scope'],
+      [admin, 'GET', '/orders/42/', 'insufficient_scope'],
+      [refunder, 'GET', '/orders/42/', 'insufficient_scope'],
       [reader, 'GET', '/orders/42?with=items', 'ok'],
       [reader, 'GET', '/orders', 'insufficient_scope'], // `*` needs one segment: falls to rule 3 (`**` matches zero)
       [reader, 'GET', '/orders/42/items', 'insufficient_scope'], // two segments: rule 3
@@ -378,9 +383,121 @@ eachDatabase('route rules and forward-auth', (h) => {
     for (const uri of ['/admin', '/ADMIN', '//admin', '/orders/../admin', '/%61dmin', '/./admin/', '/admin?x=1']) {
       assert.equal(reason(await check(admin.apiKey, { method: 'GET', uri })), 'ok', uri);
     }
-    // ...and nothing may pass off /orders as another path, or the reverse.
-    assert.equal(reason(await check(reader.apiKey, { method: 'GET', uri: '/admin/../orders/1' })), 'ok');
+    // ...and nothing may pass off /orders as another path, or the reverse: a router serves
+    // /admin/../orders/1 from a route under /admin (it takes ".." as a name), so the admin rule
+    // applies to that reading too.
+    assert.equal(reason(await check(reader.apiKey, { method: 'GET', uri: '/admin/../orders/1' })), 'insufficient_scope');
+    assert.equal(reason(await check(admin.apiKey, { method: 'GET', uri: '/admin/../orders/1' })), 'ok');
     assert.equal(reason(await check(reader.apiKey, { method: 'GET', uri: '/orders/1' })), 'ok');
+  });
+
+  it('every reading of the path must pass: the raw-URI ".." bypass, empty segments, a trailing slash', async () => {
+    await setRules({
+      mode: 'enforce',
+      default: 'allow',
+      rules: [
+        { methods: ['*'], path: '/public/**', require: 'public:read' },
+        { methods: ['*'], path: '/admin/**', require: 'admin:write' },
+        { methods: ['*'], path: '/orgs/*/admin', require: 'admin:write' },
+        { methods: ['DELETE'], path: '/users/*', require: 'people:delete' },
+      ],
+    });
+    const publicOnly = await key(['public:read']);
+    const both = await key(['public:read', 'admin:write']);
+    // nginx resolves /admin/x/../../public/y to /public/y but forwards it raw, and Fastify serves
+    // it from a route /admin/*: the literal reading meets the admin rule.
+    const bypass = await check(publicOnly.apiKey, { method: 'GET', uri: '/admin/x/../../public/y' });
+    assert.equal(reason(bypass), 'insufficient_scope', bypass.body);
+    assert.deepEqual(bypass.json().details.missing, ['admin:write']);
+    assert.equal(bypass.json().details.rule, 1);
+    assert.match(bypass.json().message, /"admin:write".*rule 1.*GET \/admin\/x\/\.\.\/\.\.\/public\/y/);
+    assert.equal(reason(await check(both.apiKey, { method: 'GET', uri: '/admin/x/../../public/y' })), 'ok');
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'GET', uri: '/admin/x/%2e%2e/%2E%2E/public/y' })), 'insufficient_scope', 'encoded dots are dots');
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'GET', uri: '/public/y' })), 'ok');
+    // Reading A is reported first: /orders/../admin is /admin, refused by the admin rule by name.
+    const resolved = await check(publicOnly.apiKey, { method: 'GET', uri: '/orders/../admin' });
+    assert.equal(reason(resolved), 'insufficient_scope', resolved.body);
+    assert.equal(resolved.json().details.rule, 1);
+    assert.deepEqual(resolved.json().details.missing, ['admin:write']);
+    assert.equal(resolved.json().details.missingScope, 'admin:write');
+    assert.match(resolved.json().message, /"admin:write".*rule 1.*GET \/admin\b/);
+    // Empty segments: Fastify routes /orgs//admin to /orgs/:org/admin with org "".
+    for (const uri of ['/orgs//admin', '/orgs//admin/', '/orgs//../admin', '/orgs/x/admin']) {
+      assert.equal(reason(await check(publicOnly.apiKey, { method: 'GET', uri })), 'insufficient_scope', uri);
+      assert.equal(reason(await check(both.apiKey, { method: 'GET', uri })), 'ok', uri);
+    }
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'GET', uri: '/orgs/admin' })), 'ok', 'no rule for /orgs/admin itself');
+    // A trailing slash: Fastify routes /users/ to /users/:id with id "".
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'DELETE', uri: '/users/' })), 'insufficient_scope');
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'DELETE', uri: '/users' })), 'ok');
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'GET', uri: '/users/' })), 'ok', 'the rule is for DELETE');
+    // Default deny holds for each reading: one that matches no rule is refused.
+    await setRules({ mode: 'enforce', default: 'deny', rules: [{ methods: ['*'], path: '/public/**', require: '' }] });
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'GET', uri: '/public/y' })), 'ok');
+    assert.equal(reason(await check(publicOnly.apiKey, { method: 'GET', uri: '/public/../public/y' })), 'ok');
+    const denied = await check(publicOnly.apiKey, { method: 'GET', uri: '/x/../public/y' });
+    assert.equal(reason(denied), 'route_denied', denied.body);
+    assert.match(denied.json().message, /GET \/x\/\.\.\/public\/y/);
+    await setRules({ mode: 'enforce', default: 'allow', rules: [] });
+  });
+
+  it('every method the request could be run as must pass: X-HTTP-Method-Override and friends, _method', async () => {
+    await setRules({
+      mode: 'enforce',
+      default: 'allow',
+      rules: [
+        { methods: ['DELETE'], path: '/users/*', require: 'people:delete' },
+        { methods: ['POST', 'GET'], path: '/users/*', require: '' },
+      ],
+    });
+    const plain = await key(['public:read']);
+    const deleter = await key(['people:delete']);
+    assert.equal(reason(await check(plain.apiKey, { method: 'POST', uri: '/users/7' })), 'ok');
+    for (const header of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']) {
+      for (const value of ['DELETE', 'delete']) {
+        const res = await check(plain.apiKey, { method: 'POST', uri: '/users/7', headers: { [header]: value } });
+        assert.equal(reason(res), 'insufficient_scope', `${header}: ${value}: ${res.body}`);
+        assert.deepEqual(res.json().details.missing, ['people:delete']);
+        assert.match(res.json().message, /DELETE \/users\/7/);
+        assert.equal(reason(await check(deleter.apiKey, { method: 'POST', uri: '/users/7', headers: { [header]: value } })), 'ok', header);
+      }
+    }
+    for (const uri of ['/users/7?_method=DELETE', '/users/7?a=1&_method=delete', '/users/7?_method=GET&_method=DELETE', '/users/7?_method=%44ELETE']) {
+      assert.equal(reason(await check(plain.apiKey, { method: 'POST', uri })), 'insufficient_scope', uri);
+      assert.equal(reason(await check(deleter.apiKey, { method: 'POST', uri })), 'ok', uri);
+    }
+    assert.equal(reason(await check(plain.apiKey, { method: 'POST', uri: '/users/7?x_method=DELETE' })), 'ok', 'another parameter');
+    // An override that names no method is refused, not ignored: the server might read it some way.
+    const unreadable: Record<string, string>[] = [{ 'X-HTTP-Method-Override': 'DEL ETE' }, { 'X-HTTP-Method-Override': '' }, { 'X-Method-Override': 'DELETE, GET' }];
+    for (const headers of unreadable) {
+      assert.equal(reason(await check(deleter.apiKey, { method: 'POST', uri: '/users/7', headers })), 'invalid_method', JSON.stringify(headers));
+    }
+    assert.equal(reason(await check(deleter.apiKey, { method: 'POST', uri: '/users/7?_method=' })), 'invalid_method');
+    // With no rules and default allow, nothing about the request is read.
+    await setRules({ mode: 'enforce', default: 'allow', rules: [] });
+    assert.equal(reason(await check(plain.apiKey, { method: 'POST', uri: '/users/7', headers: { 'X-HTTP-Method-Override': 'DEL ETE' } })), 'ok');
+  });
+
+  it('rules too costly to match against a path refuse it (403 invalid_path), they do not hold the request up', async () => {
+    // 2,000 rules, each `**` then 11 segments of `a` or `*` (every combination) then literals to
+    // 32 segments: a path of `a`s keeps thousands of trie states alive at once.
+    const rules = Array.from({ length: 2000 }, (_, i) => ({
+      methods: ['GET'],
+      path: `/**/${Array.from({ length: 11 }, (_, b) => ((i >> b) & 1 ? '*' : 'a')).join('/')}/${Array(19).fill('a').join('/')}/end`,
+      require: '',
+    }));
+    await setRules({ mode: 'enforce', default: 'allow', rules });
+    const k = await key(['*']);
+    const res = await check(k.apiKey, { method: 'GET', uri: `/${Array(40).fill('a').join('/')}` });
+    assert.equal(reason(res), 'invalid_path', res.body);
+    assert.equal(res.json().details.tooComplex, true);
+    assert.match(res.json().message, /too many wildcard/);
+    // Paths that keep few states alive are still matched.
+    assert.equal(reason(await check(k.apiKey, { method: 'GET', uri: '/b/c' })), 'ok');
+    // Audit mode lets it through, as any refusal by the rules.
+    await setRules({ mode: 'audit', default: 'allow', rules });
+    assert.equal(reason(await check(k.apiKey, { method: 'GET', uri: `/${Array(40).fill('a').join('/')}` })), 'ok');
+    await setRules({ mode: 'enforce', default: 'allow', rules: [] });
   });
 
   it('property: any URI that some server could read as under /admin is refused for a key without admin:all', async () => {
@@ -515,7 +632,7 @@ eachDatabase(
         assert.equal((await check('/elsewhere')).headers['x-keyward-reason'], 'route_denied');
         assert.equal((await check('/admin/x')).headers['x-keyward-reason'], 'insufficient_scope');
         assert.equal((await check('/orders/1', { require: 'admin:all' })).headers['x-keyward-reason'], 'insufficient_scope');
-        assert.equal((await check('/orders/%2e%2e/admin')).headers['x-keyward-reason'], 'invalid_path');
+        assert.equal((await check('/orders/..%2Fadmin')).headers['x-keyward-reason'], 'invalid_path');
         assert.equal((await check('/orders/1', { ip: '192.0.2.1' })).headers['x-keyward-reason'], 'address_not_allowed');
       }
       assert.equal((await check('/orders/1')).statusCode, 200);

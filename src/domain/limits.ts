@@ -32,6 +32,8 @@ export const limits = {
     path: { minLength: 1, maxLength: 1024 },
     /** A rule's HTTP methods (`["GET", "POST"]`, `["*"]`). */
     methods: { minItems: 1, maxItems: 16 },
+    /** Segments in a rule's path glob: bounds the trie's depth, so hostile `**` rules cannot make a match slow. */
+    segments: { maxItems: 32 },
   },
   /** A requirement expression (`apiKeys:read AND (users:read OR *)`): verify's require, ?require=, rules. */
   requirement: { maxLength: 2048 },

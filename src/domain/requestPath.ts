@@ -1,29 +1,43 @@
 /**
- * The one spelling of a request path that forward-auth's route rules are matched against.
+ * The readings of a request path that forward-auth's route rules are matched against.
  *
- * This is a security boundary: a rule protecting `/admin` must also catch `//admin`, `/admin/`
- * and `/%61dmin`, which the protected server serves as /admin. So the path is decoded once as a
- * server would, and anything whose meaning differs between servers is refused (undefined)
- * rather than guessed:
+ * This is a security boundary. nginx resolves a path for its own location matching but, with
+ * `proxy_pass` and no URI part, forwards the raw URI upstream; application routers then read it
+ * their own way: Fastify (find-my-way) and Express take `..` and `.` as names and keep empty
+ * segments (`/orgs//admin` is `/orgs/:org/admin` with org "", `/users/` is `/users/:id` with id
+ * ""). Matching only the resolved path let `/admin/x/../../public/y` meet `/public`'s rules while
+ * Fastify served it from a route `/admin/*`. So the rules are matched against every reading a
+ * server could give the path, and a request passes only if every reading passes:
+ * - reading A, the normalised path (CONTRACT §6.1): decoded once, empty segments dropped, `.` and
+ *   `..` resolved (`..` above the root refuses the whole URI);
+ * - reading B, the literal path: decoded once, nothing dropped or resolved (empty segments, a
+ *   trailing slash's empty last segment, `.` and `..` stay as segment names, which only `*` and
+ *   `**` match). Returned only when it differs from A;
+ * - then, where they differ from both, the readings of servers that do one of the two and not
+ *   the other: slashes merged but dots kept as names (Fastify with ignoreDuplicateSlashes), dots
+ *   resolved but empty segments kept (the WHATWG URL parser), the two in either order, and each
+ *   of these with a trailing slash dropped (Fastify's ignoreTrailingSlash, Express). Without
+ *   them `/orgs//../admin` (Fastify with ignoreDuplicateSlashes: `/orgs/:org/admin`, org "..")
+ *   and `/orgs//admin/` (with ignoreTrailingSlash: org "") would meet neither A's rules nor B's.
+ * Encoded dots (`%2e%2e`) are read as raw dots are: A resolves them, B keeps them as names.
+ * A server that resolves raw dots but keeps encoded ones as names is not among the readings.
+ *
+ * Anything whose meaning differs between servers in other ways is refused (undefined) rather
+ * than guessed:
  * - backslashes (some servers read them as `/`), NUL and control characters, raw or encoded;
  * - encoded `/` or `\` (`%2F`, `%5C`: one server splits on them, another does not);
  * - `;` raw or encoded (Java servers drop `;params` from a segment, so `/admin;x` is /admin there);
+ * - a raw `#` anywhere (no client sends a fragment; Fastify and Go route it and what follows as path);
  * - a `%` not followed by two hex digits, or left after the one decode (`%252e`: double encoding);
  * - bytes that are not valid UTF-8 after decoding, including overlong forms such as `%c0%ae`;
- * - dot segments, raw or encoded (`..`, `.`, `%2e%2e`): nginx resolves them for its own
- *   location matching but forwards the raw URI upstream (proxy_pass without a URI part), and
- *   application routers (Fastify's find-my-way, Express) take them as names: resolved,
- *   `/admin/x/../../public/y` would meet the rules of `/public/y` while Fastify serves it from a
- *   route `/admin/*`. Browsers and most HTTP clients resolve them before sending, so refusing
- *   costs honest clients nothing;
  * - letters whose simple case mapping is an ASCII letter (dotless `ı`, `İ`, long `ſ`, the Kelvin
  *   sign): a case-insensitive server comparing with Unicode case mappings (Java's
  *   equalsIgnoreCase says "admın" equals "admin") serves `/adm%C4%B1n` as /admin, while rules
  *   compare ASCII case only;
  * - raw characters outside printable ASCII (clients percent-encode them; nginx passes them raw);
+ * - more than MAX_SEGMENTS segments (bounds the matching work per request);
  * - anything not starting with `/` (absolute URLs included).
- * Repeated slashes collapse and a trailing slash goes (`/a/` matches as `/a`). Query and fragment are dropped. Case is kept; the matcher compares ASCII letters
- * case-insensitively.
+ * The query is dropped. Case is kept; the matcher compares ASCII letters case-insensitively.
  */
 
 const SLASH = 0x2f;
@@ -55,48 +69,135 @@ function refusedDecodedByte(b: number): boolean {
 }
 
 /**
- * The normalised path of a request URI (`/a/b` for `/a//b/?x=1`), or undefined when the
- * URI is refused (see above). Cheap for the common path that is already normal.
+ * At most this many segments in either reading (the literal one is the longer): a longer path is
+ * refused. No real route is that deep, and it bounds the matching work of one request.
  */
-export function normaliseRequestPath(uri: string): string | undefined {
+export const MAX_PATH_SEGMENTS = 128;
+
+/** The segment lists of one path that the rules must all allow: reading A first, then B and the mixed readings where they differ. */
+export type PathReadings = readonly (readonly string[])[];
+
+/**
+ * The readings of a request URI's path (see the module comment): `[A]` when the literal path is
+ * already normal (`/a/b?x=1` gives `[["a", "b"]]`), `[A, B, ...]` when it is not (`/a/../b/` gives
+ * `[["b"], ["a", "..", "b", ""], ["b", ""], ["a", "..", "b"]]`), each reading once, or undefined
+ * when the URI is refused. The root `/` has no segments in any reading. Cheap for the common path
+ * that is already normal: one scan, one split.
+ */
+export function requestPathReadings(uri: string): PathReadings | undefined {
   if (typeof uri !== 'string' || uri.charCodeAt(0) !== SLASH) return undefined;
-  // Fast path: printable ASCII without `%`, `\`, `;`, `//` or `/.` is already normal.
+  // Fast path: printable ASCII without `%`, `\`, `;`, `//`, `/.` or a trailing slash is already normal.
   let end = uri.length;
   let simple = true;
   let previous = 0;
+  let slashes = 0;
   for (let i = 0; i < uri.length; i++) {
     const c = uri.charCodeAt(i);
-    if (c === QUESTION || c === HASH) {
+    if (c === QUESTION) {
       end = i;
       break;
     }
-    if (c <= 0x20 || c >= 0x7f || c === BACKSLASH) return undefined;
+    if (c <= 0x20 || c >= 0x7f || c === BACKSLASH || c === HASH) return undefined;
+    if (c === SLASH) slashes++;
     if (c === PERCENT || c === SEMICOLON || (previous === SLASH && (c === SLASH || c === DOT))) simple = false;
     previous = c;
   }
-  if (simple) {
-    if (end > 1 && uri.charCodeAt(end - 1) === SLASH) end--;
-    return end === uri.length ? uri : uri.slice(0, end);
-  }
+  // A `#` in the query too: no client sends one, and a router that does not split on `?` first reads it.
+  if (end < uri.length && uri.indexOf('#', end) >= 0) return undefined;
+  // Each `/` starts one segment of the literal reading (the root's aside).
+  if (slashes > MAX_PATH_SEGMENTS) return undefined;
+  if (end === 1) return ROOT;
+  if (simple && previous !== SLASH) return [uri.slice(1, end).split('/')];
   return slowPath(uri.slice(0, end));
 }
 
-function slowPath(path: string): string | undefined {
-  // The caller has checked: printable ASCII, no backslash. Encoded `/` is refused, so splitting
-  // the raw path on `/` gives the segments the decoded path would have.
-  const segments: string[] = [];
-  for (const raw of path.split('/')) {
+/** The root's one reading: no segments. */
+const ROOT: PathReadings = Object.freeze([Object.freeze([]) as readonly string[]]);
+
+/**
+ * The normalised path of a request URI as one text (`/a/b` for `/a//b/?x=1`): reading A of
+ * requestPathReadings, or undefined when the URI is refused. Reading B is not in it: match with
+ * requestPathReadings where it matters.
+ */
+export function normaliseRequestPath(uri: string): string | undefined {
+  const readings = requestPathReadings(uri);
+  return readings === undefined ? undefined : `/${readings[0].join('/')}`;
+}
+
+function slowPath(path: string): PathReadings | undefined {
+  // The caller has checked: printable ASCII, no backslash, not the root. Encoded `/` is refused,
+  // so splitting the raw path on `/` gives the segments the decoded path would have.
+  const literal: string[] = [];
+  for (const raw of path.slice(1).split('/')) {
     if (raw.indexOf(';') >= 0) return undefined;
     const segment = raw.indexOf('%') < 0 ? raw : decodeSegment(raw);
     if (segment === undefined) return undefined;
-    if (segment === '') continue;
-    // A dot segment, raw or encoded: nginx resolves it, application routers take it as a name.
-    // The servers disagree, so it is refused (see the module comment).
-    if (segment === '.' || segment === '..') return undefined;
-    segments.push(segment);
+    literal.push(segment);
   }
-  return `/${segments.join('/')}`;
+  const resolved: string[] = [];
+  let same = true;
+  for (const segment of literal) {
+    if (segment === '' || segment === '.') same = false;
+    else if (segment === '..') {
+      // Above the root: no server agrees on what it means (nginx refuses it with 400).
+      if (resolved.pop() === undefined) return undefined;
+      same = false;
+    } else resolved.push(segment);
+  }
+  // Without an empty or dot segment every reading is the same.
+  if (same) return [resolved];
+  const readings: (readonly string[])[] = [resolved];
+  const seen = new Set<string>([key(resolved)]);
+  const add = (segments: readonly string[]) => {
+    const k = key(segments);
+    if (!seen.has(k)) {
+      seen.add(k);
+      readings.push(segments);
+    }
+  };
+  // B first (the literal reading), then what servers mixing the two ways make of it.
+  add(literal);
+  const merged = mergeSlashes(literal);
+  const resolvedKeepingEmpty = resolveKeepingEmpty(literal);
+  for (const mixed of [merged, resolvedKeepingEmpty, resolveKeepingEmpty(merged), mergeSlashes(resolvedKeepingEmpty)]) add(mixed);
+  for (const reading of [...readings]) add(withoutTrailingSlash(reading));
+  return readings;
 }
+
+/** A reading's identity: segments hold no `/`, so the count and the joined text tell them apart. */
+const key = (segments: readonly string[]) => `${segments.length}:${segments.join('/')}`;
+
+/** The root, however it was reached (`//` merged, `/a/..` resolved with its trailing slash). */
+const rooted = <T extends readonly string[]>(segments: T): T | [] => (segments.length === 1 && segments[0] === '' ? [] : segments);
+
+/**
+ * Repeated slashes merged (nginx's merge_slashes, Fastify's ignoreDuplicateSlashes): empty
+ * segments go, but a trailing slash stays. Dot segments stay names.
+ */
+function mergeSlashes(segments: readonly string[]): string[] {
+  const last = segments.length - 1;
+  return rooted(segments.filter((s, i) => s !== '' || i === last));
+}
+
+/**
+ * Dot segments resolved with empty segments kept, as the WHATWG URL parser (`new URL`) does:
+ * `..` removes the segment before it, empty or not, and a path ending in a dot segment ends
+ * with a slash (`/users/x/..` is `/users/`, which a router serves as `/users/:id` with id "").
+ */
+function resolveKeepingEmpty(segments: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of segments) {
+    if (s === '..') out.pop();
+    else if (s !== '.') out.push(s);
+  }
+  const last = segments[segments.length - 1];
+  if (last === '.' || last === '..') out.push('');
+  return rooted(out);
+}
+
+/** Without its trailing slash (Fastify's ignoreTrailingSlash, Express's default non-strict routing). */
+const withoutTrailingSlash = (segments: readonly string[]): readonly string[] =>
+  segments.length > 0 && segments[segments.length - 1] === '' ? rooted(segments.slice(0, -1)) : segments;
 
 /** One segment percent-decoded once, or undefined when it holds what a path may not (see above). */
 function decodeSegment(raw: string): string | undefined {

@@ -1,12 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { normaliseRequestPath } from './requestPath.js';
-import { NO_ROUTE_RULES, compileRouteRules, routeRulesProblem, type RouteRule, type RouteRules } from './routeRules.js';
+import { requestPathReadings } from './requestPath.js';
+import {
+  type CompiledRoutes,
+  compileRouteRules,
+  MAX_LIVE_STATES,
+  NO_ROUTE_RULES,
+  type RouteMatch,
+  type RouteRule,
+  type RouteRules,
+  routeRulesProblem,
+  TOO_COMPLEX,
+} from './routeRules.js';
 
 const config = (rules: RouteRule[], extra: Partial<RouteRules> = {}): RouteRules => ({ mode: 'enforce', default: 'allow', rules, ...extra });
 const rule = (path: string, methods: string[] = ['*'], require = 'r:x'): RouteRule => ({ methods, path, require });
-const matchIndex = (rules: RouteRule[], method: string, path: string) => compileRouteRules(config(rules)).match(method, path)?.index;
+/** A match that must not be TOO_COMPLEX (ordinary rules never are). */
+const found = (m: RouteMatch | undefined | typeof TOO_COMPLEX): RouteMatch | undefined => {
+  assert.notEqual(m, TOO_COMPLEX);
+  return m as RouteMatch | undefined;
+};
+const matchIndex = (rules: RouteRule[], method: string, path: string) => found(compileRouteRules(config(rules)).match(method, path))?.index;
+const segmentsIndex = (compiled: CompiledRoutes, method: string, segments: string[]) => found(compiled.matchSegments(method, segments))?.index;
 
 describe('route rules matching', () => {
   it('no rules: nothing matches', () => {
@@ -20,11 +36,11 @@ describe('route rules matching', () => {
   it('first match wins and carries its requirement', () => {
     const rules = [rule('/admin/users', ['*'], 'users:write'), rule('/admin/**', ['*'], 'admin:*'), rule('/**', ['*'], 'any:x')];
     const compiled = compileRouteRules(config(rules));
-    assert.deepEqual(compiled.match('GET', '/admin/users')?.index, 0);
-    assert.equal(compiled.match('GET', '/admin/users')?.requirement.text, 'users:write');
-    assert.deepEqual(compiled.match('GET', '/admin/users')?.requirement.missing(['users:read']), ['users:write']);
-    assert.equal(compiled.match('GET', '/admin/other')?.index, 1);
-    assert.equal(compiled.match('GET', '/elsewhere')?.index, 2);
+    assert.deepEqual(found(compiled.match('GET', '/admin/users'))?.index, 0);
+    assert.equal(found(compiled.match('GET', '/admin/users'))?.requirement.text, 'users:write');
+    assert.deepEqual(found(compiled.match('GET', '/admin/users'))?.requirement.missing(['users:read']), ['users:write']);
+    assert.equal(found(compiled.match('GET', '/admin/other'))?.index, 1);
+    assert.equal(found(compiled.match('GET', '/elsewhere'))?.index, 2);
     // Order, not specificity: a broad rule first shadows a narrower one after it.
     assert.equal(matchIndex([rule('/**'), rule('/admin')], 'GET', '/admin'), 0);
   });
@@ -83,7 +99,7 @@ describe('route rules matching', () => {
   });
 
   it('an empty require needs only a valid key', () => {
-    const match = compileRouteRules(config([rule('/health', ['GET'], '')])).match('GET', '/health');
+    const match = found(compileRouteRules(config([rule('/health', ['GET'], '')])).match('GET', '/health'));
     assert.equal(match?.index, 0);
     assert.deepEqual(match?.requirement.missing([]), []);
     assert.deepEqual(match?.requirement.scopes, []);
@@ -173,7 +189,7 @@ describe('trie matching', () => {
         const compiled = compileRouteRules(config(rules));
         for (const [m, segments] of requests) {
           const path = `/${segments.join('/')}`;
-          const got = compiled.match(m, path);
+          const got = found(compiled.match(m, path));
           const expected = naiveMatch(rules, m, path);
           assert.equal(got?.index, expected, `${m} ${path}`);
           if (got) assert.equal(got.requirement.text, rules[got.index].require);
@@ -184,24 +200,107 @@ describe('trie matching', () => {
   });
 });
 
-/**
- * Open findings of the security review (r1), left for the lead (each is a design or limits
- * decision). Marked todo: they fail today without failing the run.
- */
-describe('route rules: open review findings', () => {
-  it('a trailing slash still meets a one-segment rule (Fastify routes /users/ to /users/:id with id "", and /admin/ to a route /admin/*)', { todo: 'design-11: /a/ matches as /a' }, () => {
-    const path = normaliseRequestPath('/users/');
-    assert.equal(matchIndex([rule('/users/*', ['DELETE'], 'users:write')], 'DELETE', path ?? ''), 0);
+describe('matching a reading given as segments (matchSegments)', () => {
+  it('an empty segment or a "." / ".." name is matched only by * and **', () => {
+    const compiled = compileRouteRules(
+      config([rule('/orgs/*/admin', ['*'], 'admin:x'), rule('/users/*', ['DELETE'], 'users:write'), rule('/public/**', ['*'], ''), rule('/a/b', ['*'], 'ab:x')]),
+    );
+    // Fastify routes /orgs//admin to /orgs/:org/admin (org ""), /users/ to /users/:id (id "").
+    assert.equal(segmentsIndex(compiled, 'GET', ['orgs', '', 'admin']), 0);
+    assert.equal(segmentsIndex(compiled, 'DELETE', ['users', '']), 1);
+    assert.equal(segmentsIndex(compiled, 'GET', ['orgs', '..', 'admin']), 0);
+    assert.equal(segmentsIndex(compiled, 'GET', ['orgs', '.', 'admin']), 0);
+    assert.equal(segmentsIndex(compiled, 'GET', ['public', '..', '..', 'x', '']), 2);
+    // A literal never matches them: /a/./b is not /a/b in this reading, nor /a//b.
+    assert.equal(segmentsIndex(compiled, 'GET', ['a', '.', 'b']), undefined);
+    assert.equal(segmentsIndex(compiled, 'GET', ['a', '', 'b']), undefined);
+    assert.equal(segmentsIndex(compiled, 'GET', ['a', 'b']), 3);
+    assert.equal(segmentsIndex(compiled, 'GET', ['A', 'B']), 3, 'case-insensitive as match() is');
+    // The same as match() for a normalised path.
+    assert.equal(segmentsIndex(compiled, 'DELETE', ['users', '7']), matchIndex(compiled.rules.rules, 'DELETE', '/users/7'));
   });
 
-  it('hostile rules cannot make one match cost seconds (2,000 rules of 33 segments under **, a 32-segment path)', { todo: 'needs limits: glob segments, live states; see the r1 report' }, () => {
-    const rules = Array.from({ length: 2000 }, (_, i) =>
-      rule(`/**/${Array.from({ length: 11 }, (_, b) => ((i >> b) & 1 ? '*' : 'a')).join('/')}/${Array(20).fill('a').join('/')}/end`, ['GET'], ''),
+  it('the raw-URI bypass: every reading is matched, and the literal one meets the rule the router serves', () => {
+    const compiled = compileRouteRules(config([rule('/public/**', ['*'], 'public:read'), rule('/admin/**', ['*'], 'admin:write')]));
+    const readings = requestPathReadings('/admin/x/../../public/y');
+    assert.deepEqual(readings, [['public', 'y'], ['admin', 'x', '..', '..', 'public', 'y']]);
+    assert.deepEqual(readings?.map((r) => segmentsIndex(compiled, 'GET', [...r])), [0, 1]);
+    // A trailing slash: the literal reading's empty last segment meets a one-segment rule.
+    const users = compileRouteRules(config([rule('/users/*', ['DELETE'], 'users:write')]));
+    assert.deepEqual(requestPathReadings('/users/')?.map((r) => segmentsIndex(users, 'DELETE', [...r])), [undefined, 0]);
+  });
+
+  it('equals the naive matcher for random rules and segment lists holding empty and dot segments', () => {
+    const segment = fc.constantFrom('a', 'b', 'A', '', '.', '..');
+    const globSegment = fc.constantFrom('a', 'b', '*', '**');
+    const ruleArb: fc.Arbitrary<RouteRule> = fc.record({
+      methods: fc.constantFrom(['*'], ['GET'], ['POST', 'DELETE']).map((m) => [...m]),
+      path: fc.array(globSegment, { maxLength: 5 }).map((s) => `/${s.join('/')}`),
+      require: fc.constant('r:x'),
+    });
+    fc.assert(
+      fc.property(fc.array(ruleArb, { maxLength: 10 }), fc.constantFrom('GET', 'HEAD', 'POST', 'DELETE'), fc.array(segment, { maxLength: 6 }), (rules, m, segments) => {
+        const compiled = compileRouteRules(config(rules));
+        assert.equal(segmentsIndex(compiled, m, segments), naiveMatchSegments(rules, m, segments), `${m} ${JSON.stringify(segments)}`);
+        // Several methods in one walk: each as on its own.
+        const methods = ['GET', 'HEAD', 'POST', 'DELETE'];
+        const each = compiled.matchSegmentsEach(methods, segments);
+        assert.notEqual(each, TOO_COMPLEX);
+        assert.deepEqual((each as (RouteMatch | undefined)[]).map((x) => x?.index), methods.map((x) => naiveMatchSegments(rules, x, segments)));
+      }),
+      { numRuns: 3000 },
     );
-    assert.equal(routeRulesProblem(config(rules)), undefined);
-    const compiled = compileRouteRules(config(rules));
-    const started = performance.now();
-    compiled.match('GET', `/${Array(32).fill('a').join('/')}`);
-    assert.ok(performance.now() - started < 200, `${Math.round(performance.now() - started)} ms`);
   });
 });
+
+describe('bounded matching: hostile rules', () => {
+  /**
+   * 2,000 rules, each `**`, then 11 segments each `a` or `*` (every combination a rule of its
+   * own), then literals to 32 segments: a path of `a`s keeps every combination alive (r1 found
+   * such a set made one match take seconds).
+   */
+  const hostile = (length: number) =>
+    Array.from({ length: 2000 }, (_, i) => rule(`/**/${Array.from({ length: 11 }, (_, b) => ((i >> b) & 1 ? '*' : 'a')).join('/')}/${Array(length - 13).fill('a').join('/')}/end`, ['GET'], ''));
+
+  it(`more than ${MAX_LIVE_STATES} live states at one step: TOO_COMPLEX, not a slow answer`, () => {
+    const rules = hostile(32);
+    assert.equal(routeRulesProblem(config(rules)), undefined, 'each rule is within the limits');
+    const compiled = compileRouteRules(config(rules));
+    assert.equal(compiled.matchSegments('GET', Array(32).fill('a')), TOO_COMPLEX);
+    assert.equal(compiled.matchSegmentsEach(['GET', 'POST'], Array(32).fill('a')), TOO_COMPLEX);
+    assert.equal(compiled.match('GET', `/${Array(128).fill('a').join('/')}`), TOO_COMPLEX);
+    // A path that keeps few states alive is still matched against the same rules.
+    assert.equal(segmentsIndex(compiled, 'GET', ['b', 'c']), undefined);
+    // Fewer overlapping rules of the same shape stay under the cap, and match.
+    const fewer = compileRouteRules(config(rules.slice(0, 32)));
+    assert.equal(segmentsIndex(fewer, 'GET', [...Array(31).fill('a'), 'end']), 0);
+    assert.equal(segmentsIndex(fewer, 'GET', ['x', ...Array(30).fill('a'), 'end']), 0);
+  });
+
+  it('a rule path has at most 32 segments', () => {
+    assert.match(routeRulesProblem(config([rule('/ok'), rule(`/${Array(33).fill('a').join('/')}`)])) ?? '', /rules\[1\]: the path has 33 segments; at most 32/);
+    assert.equal(routeRulesProblem(config([rule(`/${Array(32).fill('a').join('/')}`)])), undefined);
+    assert.equal(routeRulesProblem(config([rule(`/${Array(32).fill('a').join('/')}/`)])), undefined, 'a trailing slash is not a segment');
+  });
+});
+
+/** The naive reference over segments: globs cannot hold empty or dot segments, so only wildcards match them. */
+function naiveMatchSegments(rules: RouteRule[], method: string, segments: string[]): number | undefined {
+  const lower = segments.map((s) => s.toLowerCase());
+  const globMatches = (glob: string[], at: number, i: number): boolean => {
+    if (at === glob.length) return i === lower.length;
+    if (glob[at] === '**') {
+      for (let j = i; j <= lower.length; j++) if (globMatches(glob, at + 1, j)) return true;
+      return false;
+    }
+    if (i === lower.length) return false;
+    return (glob[at] === '*' || glob[at].toLowerCase() === lower[i]) && globMatches(glob, at + 1, i + 1);
+  };
+  const m = method.toUpperCase();
+  for (let index = 0; index < rules.length; index++) {
+    const r = rules[index];
+    const methodOk = r.methods.includes('*') || r.methods.includes(m) || (m === 'HEAD' && r.methods.includes('GET'));
+    if (methodOk && globMatches(r.path.split('/').filter((s) => s !== ''), 0, 0)) return index;
+  }
+  return undefined;
+}

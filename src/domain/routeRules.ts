@@ -4,13 +4,15 @@
  * falls to the default (allow or deny).
  *
  * Paths are globs over whole segments: a literal segment, `*` (exactly one segment) or `**`
- * (zero or more segments). They are compared with the normalised request path (requestPath.ts),
+ * (zero or more segments). They are compared with each reading of the request path
+ * (requestPath.ts: the normalised one, the literal one, ...; forward-auth needs every reading to pass),
  * ASCII letters case-insensitively (only ASCII, so the answer does not depend on Unicode case
  * tables; the normaliser refuses the few letters, such as the Kelvin sign, whose case mapping is
  * ASCII, which a case-insensitive server would read as `k`).
  *
- * Compiled into a segment trie walked once per request, so the cost of a match depends on the
- * path's length and on how many wildcards overlap, not on the number of rules.
+ * Compiled into a segment trie walked once per reading, so the cost of a match depends on the
+ * path's length and on how many wildcards overlap, not on the number of rules; bounded by
+ * MAX_LIVE_STATES (see TOO_COMPLEX) and 32 segments per rule path.
  */
 import { badRequest } from './errors.js';
 import { limits } from './limits.js';
@@ -61,9 +63,11 @@ function globSegments(path: unknown): string[] | string {
   const body = path.length > 1 && path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
   if (body === '') return [];
   const segments = body.split('/');
+  const maxSegments = limits.authRoutes.segments.maxItems;
+  if (segments.length > maxSegments) return `the path has ${segments.length} segments; at most ${maxSegments}`;
   for (const s of segments) {
-    if (s === '') return `the path "${path}" has an empty segment ("//"); request paths never do, so it could never match`;
-    if (s === '.' || s === '..') return `the path "${path}" has a "${s}" segment; request paths holding one are refused, so it could never match`;
+    if (s === '') return `the path "${path}" has an empty segment ("//"); only "*" and "**" match an empty segment of a request path`;
+    if (s === '.' || s === '..') return `the path "${path}" has a "${s}" segment; request paths are matched with dot segments resolved, or as names that only "*" and "**" match, so it could never match`;
     if (s !== '*' && s !== '**' && s.includes('*')) {
       return `the path "${path}" has "*" inside the segment "${s}"; "*" must be a whole segment (one segment) and "**" any number of segments`;
     }
@@ -114,11 +118,40 @@ export function routeRulesProblem(rules: RouteRules): string | undefined {
   return undefined;
 }
 
+/**
+ * What a match answers when the rules are too costly to walk for this path: more than
+ * MAX_LIVE_STATES trie nodes alive at one step. Callers fail closed (forward-auth refuses the
+ * request as invalid_path). The security review (r1) found that hostile `**` rules (2,000 rules,
+ * each `**` then a mix of `*` and literals) kept thousands of states alive at every step and made
+ * one match of a long path take seconds; the cap, with rule paths of at most 32 segments and
+ * request paths of at most 128, bounds a match to about 2,048 x 129 node visits.
+ */
+export const TOO_COMPLEX: unique symbol = Symbol('route rules too complex for this path');
+export type TooComplex = typeof TOO_COMPLEX;
+/** Live trie nodes allowed at one step of a match (see TOO_COMPLEX). */
+export const MAX_LIVE_STATES = 2048;
+
+export interface RouteMatch {
+  index: number;
+  requirement: Requirement;
+}
+
 export interface CompiledRoutes {
   readonly rules: RouteRules;
   readonly isEmpty: boolean;
-  /** The first rule matching `method` and `normalisedPath` (from normaliseRequestPath), or undefined. */
-  match(method: string, normalisedPath: string): { index: number; requirement: Requirement } | undefined;
+  /**
+   * The first rule matching `method` and a path given as its segments (one reading from
+   * requestPathReadings), or undefined, or TOO_COMPLEX. Segments are compared as they are: an
+   * empty segment or a `.`/`..` name is matched only by `*` and `**` (rule paths cannot hold them).
+   */
+  matchSegments(method: string, segments: readonly string[]): RouteMatch | undefined | TooComplex;
+  /**
+   * matchSegments for several methods at once, in their order: the walk along the path does not
+   * depend on the method, so forward-auth checking a request's method overrides walks once.
+   */
+  matchSegmentsEach(methods: readonly string[], segments: readonly string[]): (RouteMatch | undefined)[] | TooComplex;
+  /** The same for a normalised path as text (`/a/b`; empty segments are skipped). */
+  match(method: string, normalisedPath: string): RouteMatch | undefined | TooComplex;
 }
 
 /** What a rule with an empty `require` needs: nothing beyond a valid key. */
@@ -236,39 +269,51 @@ export function compileRouteRules(rules: RouteRules): CompiledRoutes {
     }
   });
   const isEmpty = rules.rules.length === 0;
+  /** The trie nodes alive after the last of `segments`, or TOO_COMPLEX. */
+  const walk = (segments: readonly string[]): TrieNode[] | TooComplex => {
+    let states: TrieNode[] = [];
+    addWithClosure(states, root, ++step);
+    for (let i = 0; i < segments.length && states.length > 0; i++) {
+      const segment = asciiLower(segments[i]);
+      // Empty and dot segments are names only wildcards match (a glob cannot hold them).
+      const literal = segment !== '' && segment !== '.' && segment !== '..';
+      const next: TrieNode[] = [];
+      const at = ++step;
+      for (const state of states) {
+        if (literal) addWithClosure(next, state.literal.get(segment), at);
+        addWithClosure(next, state.star, at);
+        if (state.loops) addWithClosure(next, state, at);
+        if (next.length > MAX_LIVE_STATES) return TOO_COMPLEX;
+      }
+      states = next;
+    }
+    return states;
+  };
+  /** The first rule ending in one of `states` for `method`. */
+  const first = (states: TrieNode[], method: string): RouteMatch | undefined => {
+    const upper = asciiUpper(method);
+    let best = Infinity;
+    for (const state of states) {
+      const index = state.lowest(upper);
+      if (index < best) best = index;
+    }
+    return best === Infinity ? undefined : { index: best, requirement: requirements[best] };
+  };
+  const matchSegments = (method: string, segments: readonly string[]): RouteMatch | undefined | TooComplex => {
+    if (isEmpty) return undefined;
+    const states = walk(segments);
+    return states === TOO_COMPLEX ? TOO_COMPLEX : first(states, method);
+  };
+  const matchSegmentsEach = (methods: readonly string[], segments: readonly string[]): (RouteMatch | undefined)[] | TooComplex => {
+    if (isEmpty) return methods.map(() => undefined);
+    const states = walk(segments);
+    return states === TOO_COMPLEX ? TOO_COMPLEX : methods.map((m) => first(states, m));
+  };
   return Object.freeze({
     rules,
     isEmpty,
-    match(method: string, normalisedPath: string) {
-      if (isEmpty) return undefined;
-      const upper = asciiUpper(method);
-      let states: TrieNode[] = [];
-      addWithClosure(states, root, ++step);
-      const path = asciiLower(normalisedPath);
-      let start = 1;
-      while (start <= path.length && states.length > 0) {
-        let end = path.indexOf('/', start);
-        if (end < 0) end = path.length;
-        if (end > start) {
-          const segment = path.slice(start, end);
-          const next: TrieNode[] = [];
-          const at = ++step;
-          for (const state of states) {
-            addWithClosure(next, state.literal.get(segment), at);
-            addWithClosure(next, state.star, at);
-            if (state.loops) addWithClosure(next, state, at);
-          }
-          states = next;
-        }
-        start = end + 1;
-      }
-      let best = Infinity;
-      for (const state of states) {
-        const index = state.lowest(upper);
-        if (index < best) best = index;
-      }
-      return best === Infinity ? undefined : { index: best, requirement: requirements[best] };
-    },
+    matchSegments,
+    matchSegmentsEach,
+    match: (method: string, normalisedPath: string) => matchSegments(method, normalisedPath.split('/').filter((s) => s !== '')),
   });
 }
-

@@ -5,7 +5,8 @@
  *   2. its address allowlist, against the client's address (request.ip: the socket's, or the
  *      proxy's X-Forwarded-For with KEYWARD_TRUST_PROXY), then the proxy's own `?require=`:
  *      403 `address_not_allowed` / `insufficient_scope`, always enforced;
- *   3. the tenant's route rules on X-Original-Method and X-Original-URI (service/forwardAuth.ts):
+ *   3. the tenant's route rules on X-Original-Method (and any method override) and X-Original-URI,
+ *      every reading of its path (service/forwardAuth.ts):
  *      403 `route_denied`, `insufficient_scope`, `invalid_path` or `invalid_method`, or in audit
  *      mode logged, audited and let through.
  * 200 carries the key's owner, tenant, uid and scopes in X-Keyward-* headers for the proxy to
@@ -45,6 +46,24 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * Method-override headers: a server honouring one runs a POST as the method it names, so the
+ * rules are checked for those methods too (forwardAuth.ts). nginx passes them only where its
+ * check location sets them (see the README's configuration).
+ */
+const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+
+/** The override headers' values; a repeated one joined, so that it reads as no method and is refused. */
+function methodOverrides(request: FastifyRequest): string[] | undefined {
+  let found: string[] | undefined;
+  for (const name of METHOD_OVERRIDE_HEADERS) {
+    const value = request.headers[name];
+    if (value === undefined) continue;
+    (found ??= []).push(typeof value === 'string' ? value : value.join(', '));
+  }
+  return found;
+}
+
 /** The 403 for a route-rule refusal, in words naming what to change. */
 function routeRefusalError(r: RouteRefusal): KeywardError {
   const target = r.method !== undefined && r.path !== undefined ? `${r.method} ${r.path}` : 'this request';
@@ -60,10 +79,15 @@ function routeRefusalError(r: RouteRefusal): KeywardError {
       details.missingScope = r.missing?.[0];
       break;
     case 'invalid_path':
-      message = 'The original request path (X-Original-URI) is missing, or cannot be read safely, so the route rules cannot be applied to it.';
+      message = r.tooComplex
+        ? `This tenant's route rules keep too many wildcard ("**") matches alive at once to be applied to ${target}; simplify overlapping "**" rules.`
+        : 'The original request path (X-Original-URI) is missing, or cannot be read safely, so the route rules cannot be applied to it.';
+      if (r.tooComplex) details.tooComplex = true;
       break;
     case 'invalid_method':
-      message = 'The original request method (X-Original-Method) is missing or is not an HTTP method, so the route rules cannot be applied to it.';
+      message =
+        'The original request method (X-Original-Method) is missing or is not an HTTP method, or a method override ' +
+        '(X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, a _method query parameter) is not one, so the route rules cannot be applied to it.';
       break;
   }
   return new KeywardError('Forbidden', message, { details });
@@ -127,7 +151,11 @@ export function forwardAuthCheck(untyped: FastifyInstance, services: Services): 
       // Memoised: an nginx location sends the same expression on every request. A bad one is the
       // proxy's configuration, refused with 400 (nginx shows a 500, and logs why).
       const require: Requirement | undefined = text === undefined || text.trim() === '' ? undefined : requirement(text);
-      const original: OriginalRequest = { method: header(request, 'x-original-method'), uri: header(request, 'x-original-uri') };
+      const original: OriginalRequest = {
+        method: header(request, 'x-original-method'),
+        uri: header(request, 'x-original-uri'),
+        methodOverrides: methodOverrides(request),
+      };
 
       const admitted = (outcome: AuthOutcome<KeyAuthenticated>) => {
         if (!outcome.ok) {
