@@ -124,12 +124,12 @@ export function routeRulesProblem(rules: RouteRules): string | undefined {
  * request as invalid_path). The security review (r1) found that hostile `**` rules (2,000 rules,
  * each `**` then a mix of `*` and literals) kept thousands of states alive at every step and made
  * one match of a long path take seconds; the cap, with rule paths of at most 32 segments and
- * request paths of at most 128, bounds a match to about 2,048 x 129 node visits.
+ * request paths of at most 128, bounds a match to about 512 x 129 node visits.
  */
 export const TOO_COMPLEX: unique symbol = Symbol('route rules too complex for this path');
 export type TooComplex = typeof TOO_COMPLEX;
 /** Live trie nodes allowed at one step of a match (see TOO_COMPLEX). */
-export const MAX_LIVE_STATES = 2048;
+export const MAX_LIVE_STATES = 512;
 
 export interface RouteMatch {
   index: number;
