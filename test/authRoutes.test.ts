@@ -462,7 +462,7 @@ eachDatabase('route rules and forward-auth', (h) => {
         assert.equal(reason(await check(deleter.apiKey, { method: 'POST', uri: '/users/7', headers: { [header]: value } })), 'ok', header);
       }
     }
-    for (const uri of ['/users/7?_method=DELETE', '/users/7?a=1&_method=delete', '/users/7?_method=GET&_method=DELETE', '/users/7?_method=%44ELETE']) {
+    for (const uri of ['/users/7?_method=DELETE', '/users/7?a=1&_method=delete', '/users/7?_method=GET&_method=DELETE', '/users/7?_method=%44ELETE', '/users/7?_%6Dethod=DELETE', '/users/7?%5Fmethod=DELETE', '/users/7?_METHOD=DELETE']) {
       assert.equal(reason(await check(plain.apiKey, { method: 'POST', uri })), 'insufficient_scope', uri);
       assert.equal(reason(await check(deleter.apiKey, { method: 'POST', uri })), 'ok', uri);
     }

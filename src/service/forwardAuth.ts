@@ -63,11 +63,20 @@ const PASS: RouteVerdict = Object.freeze({ ok: true });
 /** An HTTP method name as a proxy sends it: letters, `-` and `_`, at most 32. */
 const METHOD = /^[A-Za-z_-]{1,32}$/;
 
-/** Every `_method` value in the query of `uri` (servers differ on first or last: all are checked). */
+/** `method` in any case, or a `%` that could spell it (`_%6Dethod`): only then is the query parsed. */
+const MAY_NAME_METHOD = /method|%/i;
+
+/**
+ * Every `_method` value in the query of `uri` (servers differ on first or last: all are checked).
+ * Names are compared decoded and in any case: query parsers decode names (`_%6Dethod`,
+ * `%5Fmethod` are `_method` to Express's qs), and a case-insensitive one reads `_METHOD` too.
+ */
 function methodParameters(uri: string): string[] {
   const q = uri.indexOf('?');
-  if (q < 0 || uri.indexOf('_method', q) < 0) return [];
-  return new URLSearchParams(uri.slice(q + 1)).getAll('_method');
+  if (q < 0 || !MAY_NAME_METHOD.test(uri.slice(q + 1))) return [];
+  const values: string[] = [];
+  for (const [name, value] of new URLSearchParams(uri.slice(q + 1))) if (name.toLowerCase() === '_method') values.push(value);
+  return values;
 }
 
 /**
