@@ -10,7 +10,7 @@ import type { KeyFilter } from '../store/apiKeys.js';
 import type { Repositories, Store } from '../store/store.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
 import type { KeyChangePublisher, KeyChangeReason } from './keyChanges/bus.js';
-import { checkCidrs, checkHandOut, checkKnownScopes, checkScopes, sameSet } from './keyRestrictions.js';
+import { checkCidrs, checkHandOut, checkKnownScopes, checkMayRevive, checkScopes, sameSet } from './keyRestrictions.js';
 import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, startOf, stream } from './listing.js';
 import { checkText } from './validate.js';
 
@@ -186,6 +186,8 @@ export class KeyService {
         checkHandOut(ctx.actor, { scopes: scopesChanged ? requestedScopes : undefined, cidrs: cidrsChanged ? requestedCidrs : undefined });
         const scopes = scopesChanged ? requestedScopes : key.scopes;
         const allowedCidrs = cidrsChanged ? requestedCidrs : key.allowedCidrs;
+        // A later expiry keeps the key's power alive for longer (or brings an expired key back).
+        if (expiry > key.expiry) checkMayRevive(ctx.actor, { scopes, allowedCidrs }, 'extend the expiry of');
         if (scopesChanged) await checkKnownScopes(tx, ctx.actor.tenantUid, scopes);
         await tx.apiKeys.update(uid, { name, description, expiry, scopes, allowedCidrs, updatedAt: now });
         // Every instance forgets what it cached about the key, so the change holds everywhere within the second.
@@ -226,7 +228,10 @@ export class KeyService {
         if (!mayReactivate(actor, key)) {
           throw forbidden('A tenant admin revoked this API key, so only a tenant admin can re-activate it.');
         }
-        if (!key.isActive) change = { isActive: true, revokedAt: null, revokedByUid: null, revokedByAdmin: false, updatedAt: now };
+        if (!key.isActive) {
+          checkMayRevive(actor, key, 're-activate');
+          change = { isActive: true, revokedAt: null, revokedByUid: null, revokedByAdmin: false, updatedAt: now };
+        }
       } else if (key.isActive || (actor.isAdmin && !key.revokedByAdmin)) {
         // An admin revoking a key its owner had revoked takes the revocation over, with its lock.
         change = {
