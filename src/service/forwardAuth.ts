@@ -10,6 +10,7 @@
  * rules is logged and counted in the audit log (observedRefusals.ts) and the request passes: the
  * way to try rules on live traffic before enforcing them.
  */
+import { maskCredentials } from '../domain/credentialShapes.js';
 import type { Principal } from '../domain/model.js';
 import { normaliseRequestPath } from '../domain/requestPath.js';
 import type { CompiledRoutes } from '../domain/routeRules.js';
@@ -26,6 +27,7 @@ export interface RouteRefusal {
   /** With insufficient_scope: what the key lacks for the rule. */
   missing?: readonly string[];
   method: string | undefined;
+  /** The normalised path, with anything shaped like a secret masked: it is reported, never matched again. */
   path: string | undefined;
 }
 
@@ -59,11 +61,14 @@ export function routeRefusal(routes: CompiledRoutes, original: OriginalRequest, 
   // missed because the path was spelled so that it could not be resolved, nor a GET-only rule
   // because the method was not sent.
   if (path === undefined) return { reason: 'invalid_path', rule: null, method, path: undefined };
-  if (method === undefined || !METHOD.test(method)) return { reason: 'invalid_method', rule: null, method: undefined, path };
+  // The path as a refusal reports it (the 403, the warning, the audit entry): a secret in it (a
+  // capability URL, a token in a callback path, a key pasted into a URL) masked, as the request
+  // log masks it. Matching uses the path itself.
+  if (method === undefined || !METHOD.test(method)) return { reason: 'invalid_method', rule: null, method: undefined, path: maskCredentials(path) };
   const match = routes.match(method, path);
-  if (match === undefined) return routes.rules.default === 'deny' ? { reason: 'route_denied', rule: null, method, path } : undefined;
+  if (match === undefined) return routes.rules.default === 'deny' ? { reason: 'route_denied', rule: null, method, path: maskCredentials(path) } : undefined;
   const missing = match.requirement.missing(scopes);
-  return missing.length === 0 ? undefined : { reason: 'insufficient_scope', rule: match.index, missing, method, path };
+  return missing.length === 0 ? undefined : { reason: 'insufficient_scope', rule: match.index, missing, method, path: maskCredentials(path) };
 }
 
 export class ForwardAuth {
