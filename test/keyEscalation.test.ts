@@ -152,3 +152,41 @@ eachDatabase('a narrowed key cannot bring back a wider key', (h) => {
     assert.equal((await h().inject('PUT', `/v1/apiKeys/${wide.uid}`, { headers: admin.auth, body: { spec: { expiry: later } } })).statusCode, 204);
   });
 });
+
+eachDatabase('a key cannot widen another key along the dimension it does not check', (h) => {
+  it("a fenced key cannot give scopes to a key usable from outside its own addresses (the scopes would work from anywhere)", async () => {
+    const admin = await h().createUser({ admin: true });
+    const fenced = await keyFor(h(), admin, { scopes: ['apiKeys:write', 'users:read'], allowedCidrs: ['127.0.0.0/8'] });
+    const as = { ApiKey: fenced.apiKey };
+    const open = await keyFor(h(), admin, { scopes: [] });
+    const res = await h().inject('PUT', `/v1/apiKeys/${open.uid}`, { headers: as, body: { spec: { scopes: ['users:read'] } } });
+    assert.equal(res.statusCode, 403, res.body);
+    assert.equal(assertV1ErrorBody(res.body).details?.reason, 'address_not_allowed');
+    const spec = (await h().inject('GET', `/v1/apiKeys/${open.uid}`, { headers: h().admin.auth })).json().spec;
+    assert.deepEqual(spec.scopes, []);
+    // Giving them together with a fence inside its own is fine, and so is narrowing an open key.
+    const fencedToo = await h().inject('PUT', `/v1/apiKeys/${open.uid}`, { headers: as, body: { spec: { scopes: ['users:read'], allowedCidrs: ['127.0.0.1'] } } });
+    assert.equal(fencedToo.statusCode, 204, fencedToo.body);
+    const wideOpen = await keyFor(h(), admin, { scopes: ['users:read', 'apiKeys:write'] });
+    assert.equal((await h().inject('PUT', `/v1/apiKeys/${wideOpen.uid}`, { headers: as, body: { spec: { scopes: ['users:read'] } } })).statusCode, 204);
+  });
+
+  it('a key cannot open up the addresses of a key that holds scopes beyond its own (the fence is what keeps that key in)', async () => {
+    const admin = await h().createUser({ admin: true });
+    const writer = await keyFor(h(), admin, { scopes: ['apiKeys:write'] });
+    const as = { ApiKey: writer.apiKey };
+    const fencedWide = await keyFor(h(), admin, { allowedCidrs: ['10.0.0.5'] });
+    for (const allowedCidrs of [[], ['10.0.0.0/8'], ['10.0.0.5', '192.0.2.0/24']]) {
+      const res = await h().inject('PUT', `/v1/apiKeys/${fencedWide.uid}`, { headers: as, body: { spec: { allowedCidrs } } });
+      assert.equal(res.statusCode, 403, `${JSON.stringify(allowedCidrs)}: ${res.body}`);
+      assert.equal(assertV1ErrorBody(res.body).details?.missingScope, '*');
+    }
+    assert.equal(await h().useKey(fencedWide.apiKey), 403, 'still fenced: the test client is 127.0.0.1');
+    assert.deepEqual((await h().inject('GET', `/v1/apiKeys/${fencedWide.uid}`, { headers: h().admin.auth })).json().spec.allowedCidrs, ['10.0.0.5/32']);
+    // Narrowing its addresses, or opening those of a key within its own scopes, is fine.
+    assert.equal((await h().inject('PUT', `/v1/apiKeys/${fencedWide.uid}`, { headers: as, body: { spec: { allowedCidrs: ['10.0.0.5'] } } })).statusCode, 204);
+    const fencedNarrow = await keyFor(h(), admin, { scopes: ['apiKeys:write'], allowedCidrs: ['10.0.0.5'] });
+    assert.equal((await h().inject('PUT', `/v1/apiKeys/${fencedNarrow.uid}`, { headers: as, body: { spec: { allowedCidrs: [] } } })).statusCode, 204);
+    assert.equal(await h().useKey(fencedNarrow.apiKey), 200);
+  });
+});
