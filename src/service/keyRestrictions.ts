@@ -153,5 +153,11 @@ export async function checkKnownScopes(repos: Repositories, tenantUid: string, s
   }
 }
 
+/** Whether a key whose networks go from `before` to `after` may now be used from an address it could not be before. */
+export function opensAddresses(before: readonly string[], after: readonly string[]): boolean {
+  if (before.length === 0) return false;
+  return after.length === 0 || after.some((c) => !before.some((outer) => cidrWithin(c, outer)));
+}
+
 /** Same members, in any order. */
 export const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
