@@ -13,7 +13,7 @@ export const BUILT_IN_SCOPES: readonly { name: string; description: string }[] =
   { name: 'apiKeys:rotateSelf', description: 'Rotate the API key presented with the request.' },
   { name: 'apiKeys:reportLeaks', description: 'Report API keys found exposed, so they are revoked.' },
   { name: 'users:read', description: 'List and read users.' },
-  { name: 'users:write', description: 'Create, change and delete users, and set their passwords.' },
+  { name: 'users:write', description: 'Create, change and delete users (a password or the tenant-admin role also needs *).' },
   { name: 'audits:read', description: 'Read the audit log.' },
   { name: 'keys:verify', description: 'Verify API keys presented to another service.' },
 ].map((s) => Object.freeze(s)));

@@ -19,6 +19,7 @@
  * the audit log (observedRefusals.ts) and the request passes: the way to try rules on live
  * traffic before enforcing them.
  */
+import { maskCredentials } from '../domain/credentialShapes.js';
 import type { Principal } from '../domain/model.js';
 import { type PathReadings, requestPathReadings } from '../domain/requestPath.js';
 import { type CompiledRoutes, TOO_COMPLEX } from '../domain/routeRules.js';
@@ -98,7 +99,12 @@ function methodsOf(original: OriginalRequest, uri: string): string[] | undefined
   return methods;
 }
 
-const pathText = (segments: readonly string[]) => `/${segments.join('/')}`;
+/**
+ * A reading as a refusal reports it (the 403, the audit-mode warning, the audit entry): a secret in
+ * the path (a capability URL, a token in a callback path, a key pasted into a URL) masked, as the
+ * request log masks it. Matching uses the path itself.
+ */
+const pathText = (segments: readonly string[]) => maskCredentials(`/${segments.join('/')}`);
 
 /**
  * What the rules say of `original` for a key holding `scopes`: undefined when they let every

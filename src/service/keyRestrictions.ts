@@ -7,7 +7,7 @@ import { cidrWithin, parseCidr } from '../domain/cidrs.js';
 import { badRequest, KeywardError } from '../domain/errors.js';
 import { limits } from '../domain/limits.js';
 import type { Principal } from '../domain/model.js';
-import { BUILT_IN_SCOPES, scopeNameProblem, scopeResource, uncovered } from '../domain/scopes.js';
+import { BUILT_IN_SCOPES, grants, scopeNameProblem, scopeResource, uncovered } from '../domain/scopes.js';
 import type { Repositories } from '../store/store.js';
 
 const SCOPES_FIELD = 'spec.scopes';
@@ -91,6 +91,46 @@ export function checkHandOut(actor: Principal, requested: { scopes?: readonly st
 }
 
 /**
+ * Refuses (403) bringing back, or keeping alive for longer, a key that may do more than the
+ * caller key itself: re-activating a revoked key, extending a key's expiry. Its holder may well
+ * have the old key's secret (that is often why it was revoked, or made short-lived), so this
+ * would hand out the wider key's power as surely as creating it would. Sessions (people) may.
+ */
+export function checkMayRevive(actor: Principal, key: { scopes: readonly string[]; allowedCidrs: readonly string[] }, action: string): void {
+  if (actor.scopes === undefined) return;
+  const beyond = uncovered(actor.scopes, key.scopes);
+  const own = actor.allowlist;
+  const outside =
+    own === undefined ? [] : key.allowedCidrs.length === 0 ? ['any address'] : key.allowedCidrs.filter((c) => !own.cidrs.some((outer) => cidrWithin(c, outer)));
+  if (beyond.length === 0 && outside.length === 0) return;
+  const why =
+    beyond.length > 0
+      ? `it holds ${beyond.length === 1 ? 'the scope' : 'the scopes'} ${quoted(beyond)}, which this key does not`
+      : `it may be used from ${outside.join(', ')}, outside this key's own allowed addresses (${own!.cidrs.join(', ')})`;
+  throw new KeywardError('Forbidden', `This API key cannot ${action} that key: ${why}. A key can keep alive only keys within its own scopes and addresses; sign in to do it.`, {
+    details:
+      beyond.length > 0
+        ? { reason: 'insufficient_scope', missingScope: beyond[0], missing: beyond }
+        : { reason: 'address_not_allowed', outside, allowed: own!.cidrs },
+  });
+}
+
+/**
+ * Refuses (403) what hands out a person's sign-in with a role's full power (a user created with a
+ * password, the tenant-admin role given), unless the caller key holds `*`: a session has every
+ * power of its role, so a key narrower than that would otherwise widen itself to everything by
+ * making, or promoting, an account its holder can sign in to. Sessions (people) may.
+ */
+export function checkFullPower(actor: Principal, action: string): void {
+  if (actor.scopes === undefined || grants(actor.scopes, '*')) return;
+  throw new KeywardError(
+    'Forbidden',
+    `This API key cannot ${action}: that gives a sign-in with every power of its role, which needs the scope "*" (it holds ${quoted(actor.scopes) || 'none'}). Sign in to do it.`,
+    { details: { reason: 'insufficient_scope', missingScope: '*', missing: ['*'] } },
+  );
+}
+
+/**
  * Refuses (400) scopes the tenant does not know: not built in, not in its catalogue (`res:*` is
  * known when some known scope has resource `res`; `*` always is). Inside a transaction, the
  * catalogue entries relied on stay locked until commit (see TenantScopeRepository.existing).
@@ -111,6 +151,12 @@ export async function checkKnownScopes(repos: Repositories, tenantUid: string, s
       { field: SCOPES_FIELD, unknown },
     );
   }
+}
+
+/** Whether a key whose networks go from `before` to `after` may now be used from an address it could not be before. */
+export function opensAddresses(before: readonly string[], after: readonly string[]): boolean {
+  if (before.length === 0) return false;
+  return after.length === 0 || after.some((c) => !before.some((outer) => cidrWithin(c, outer)));
 }
 
 /** Same members, in any order. */

@@ -4,13 +4,13 @@ import { conflict, forbidden, KeywardError, notFound } from '../domain/errors.js
 import { limits, textRange } from '../domain/limits.js';
 import { checkNewExpiry, isExpired, toRfc3339 } from '../domain/expiry.js';
 import type { ApiKeyWithOwner } from '../domain/model.js';
-import { FULL_ACCESS } from '../domain/scopes.js';
+import { FULL_ACCESS, uncovered } from '../domain/scopes.js';
 import { canSeeKey, keyOwnerRequest, mayReactivate } from '../domain/policies.js';
 import type { KeyFilter } from '../store/apiKeys.js';
 import type { Repositories, Store } from '../store/store.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
 import type { KeyChangePublisher, KeyChangeReason } from './keyChanges/bus.js';
-import { checkCidrs, checkHandOut, checkKnownScopes, checkScopes, sameSet } from './keyRestrictions.js';
+import { checkCidrs, checkHandOut, checkKnownScopes, checkMayRevive, checkScopes, opensAddresses, sameSet } from './keyRestrictions.js';
 import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, startOf, stream } from './listing.js';
 import { checkText } from './validate.js';
 
@@ -183,9 +183,19 @@ export class KeyService {
         const scopesChanged = requestedScopes !== undefined && !sameSet(requestedScopes, key.scopes);
         const requestedCidrs = input.allowedCidrs === undefined ? undefined : checkCidrs(input.allowedCidrs);
         const cidrsChanged = requestedCidrs !== undefined && !sameSet(requestedCidrs, key.allowedCidrs);
-        checkHandOut(ctx.actor, { scopes: scopesChanged ? requestedScopes : undefined, cidrs: cidrsChanged ? requestedCidrs : undefined });
         const scopes = scopesChanged ? requestedScopes : key.scopes;
         const allowedCidrs = cidrsChanged ? requestedCidrs : key.allowedCidrs;
+        // A change gives along both dimensions: new scopes work wherever the key may be used, and
+        // new addresses let in whatever the key holds. So where a change gives something, the key
+        // that results must lie within the caller key on the other dimension too.
+        const givesScopes = scopesChanged && uncovered(key.scopes, scopes).length > 0;
+        const givesAddresses = cidrsChanged && opensAddresses(key.allowedCidrs, allowedCidrs);
+        checkHandOut(ctx.actor, {
+          scopes: scopesChanged || givesAddresses ? scopes : undefined,
+          cidrs: cidrsChanged || givesScopes ? allowedCidrs : undefined,
+        });
+        // A later expiry keeps the key's power alive for longer (or brings an expired key back).
+        if (expiry > key.expiry) checkMayRevive(ctx.actor, { scopes, allowedCidrs }, 'extend the expiry of');
         if (scopesChanged) await checkKnownScopes(tx, ctx.actor.tenantUid, scopes);
         await tx.apiKeys.update(uid, { name, description, expiry, scopes, allowedCidrs, updatedAt: now });
         // Every instance forgets what it cached about the key, so the change holds everywhere within the second.
@@ -226,7 +236,10 @@ export class KeyService {
         if (!mayReactivate(actor, key)) {
           throw forbidden('A tenant admin revoked this API key, so only a tenant admin can re-activate it.');
         }
-        if (!key.isActive) change = { isActive: true, revokedAt: null, revokedByUid: null, revokedByAdmin: false, updatedAt: now };
+        if (!key.isActive) {
+          checkMayRevive(actor, key, 're-activate');
+          change = { isActive: true, revokedAt: null, revokedByUid: null, revokedByAdmin: false, updatedAt: now };
+        }
       } else if (key.isActive || (actor.isAdmin && !key.revokedByAdmin)) {
         // An admin revoking a key its owner had revoked takes the revocation over, with its lock.
         change = {

@@ -19,7 +19,9 @@ export interface CatalogueScope {
 
 const DESCRIPTION = { ...textRange(limits.scope.description), multiline: true };
 const BUILT_IN_NAMES = new Set(BUILT_IN_SCOPES.map((s) => s.name));
-const BUILT_IN_RESOURCES = new Set(BUILT_IN_SCOPES.map((s) => scopeResource(s.name)!));
+// In lower case: a tenant resource that differs from Keyward's only in case (`ApiKeys`) would
+// pass for it in a list of scopes.
+const BUILT_IN_RESOURCES = new Set(BUILT_IN_SCOPES.map((s) => scopeResource(s.name)!.toLowerCase()));
 const BUILT_IN_VIEW: readonly CatalogueScope[] = BUILT_IN_SCOPES.map((s) => ({ name: s.name, description: s.description, builtIn: true }));
 const scopeResourceOf = (name: string) => ({ kind: 'scope', uid: null, name, ownerUid: null });
 
@@ -108,8 +110,8 @@ export class ScopeService {
     // A tenant scope such as users:export would be granted by users:* along with Keyward's own
     // users:write: Keyward's resources stay Keyward's, so a key's power over Keyward is what the
     // table of built-in scopes says.
-    if (BUILT_IN_RESOURCES.has(resource)) {
-      throw badRequest(`The resource "${resource}" is Keyward's own (its built-in scopes use it); name your service's scopes after another resource.`, {
+    if (BUILT_IN_RESOURCES.has(resource.toLowerCase())) {
+      throw badRequest(`The resource "${resource}" is Keyward's own (its built-in scopes use it, in some case); name your service's scopes after another resource.`, {
         field: 'name',
       });
     }

@@ -8,6 +8,7 @@ import { applyUserPatch, applyUserUpdate, type EditableUser, type PatchOperation
 import type { Store } from '../store/store.js';
 import type { UserWithPassword } from '../store/users.js';
 import { auditEntry, newUid, type RequestContext } from './context.js';
+import { checkFullPower } from './keyRestrictions.js';
 import type { KeyChangePublisher } from './keyChanges/bus.js';
 import { type ListQuery, type Listing, list, type OrderedSource, type RowStream, stream } from './listing.js';
 import { hashPassword } from './passwords.js';
@@ -68,7 +69,10 @@ export class UserService {
 
   async create(ctx: RequestContext, input: CreateUserInput): Promise<{ uid: string }> {
     if (!ctx.actor.isAdmin) throw forbidden('Only a tenant admin can create users.');
+    // Before the password is hashed: a refusal should cost nothing.
+    if (input.password !== undefined) checkFullPower(ctx.actor, 'create a user with a password');
     const user = await this.newUser(ctx.actor.tenantUid, input);
+    if (isTenantAdmin(user.roles)) checkFullPower(ctx.actor, 'create a tenant admin');
     await this.insertUser(user, ctx);
     return { uid: user.uid };
   }
@@ -161,6 +165,7 @@ export class UserService {
         if (!actor.isAdmin && (changes.email || changes.roles)) {
           throw forbidden('You can change only your own first and last name. Ask a tenant admin to change your email or roles.');
         }
+        if (!isTenantAdmin(user.roles) && isTenantAdmin(next.roles)) checkFullPower(actor, 'give a user the tenant-admin role');
         if (isTenantAdmin(user.roles) && !isTenantAdmin(next.roles) && !(await tx.users.hasOtherAdmin(user.tenantUid, uid))) {
           throw conflict(`${user.email} is the tenant's only tenant admin. Make another user a tenant admin first.`, { field: 'spec.roles' });
         }
