@@ -9,10 +9,11 @@ import { bootstrap, createServices, DEFAULT_TENANT } from '../service/services.j
 import { Store } from '../store/store.js';
 
 export async function serve(config: Config = loadConfig()): Promise<void> {
-  // Log lines are buffered and written 8 KB at a time, or at least every quarter second: a
+  // Log lines are buffered and written 64 KB at a time, or at least every quarter second: a
   // write per request line would cost a system call each, a good part of the server's CPU under
-  // load. The cost: a kill -9 can lose the last quarter second of log lines (never data: that is
-  // in the database); a clean stop writes them all (see logDestination.ts).
+  // load. The cost: a kill -9 can lose the last quarter second of log lines, at most about 64 KB
+  // of them (never data: that is in the database); a clean stop writes them all (see
+  // logDestination.ts).
   const destination = logDestination({ fd: 1 });
   const logger = pino(loggerOptions(config.logLevel), destination);
   const exit = (code: number) => logger.flush(() => process.exit(code));

@@ -161,10 +161,10 @@ type TaggedResponse = ServerResponse & { [kConnection]?: Connection };
  * itself, a few per connection at a time.
  */
 export function trackConnections(server: Server, limits: ConnectionLimits, opts: TrackOptions = {}) {
+  // No sets of waiting and busy connections kept up to date as each request starts and ends:
+  // that was four set operations a request on the hot path, for the rare moments (the cap
+  // reached, the once-a-second check) that walk the open connections instead.
   const open = new Map<Socket, Connection>();
-  /** Connections with no request in flight, the longest waiting first (a Set iterates in insertion order). */
-  const waiting = new Set<Connection>();
-  const busy = new Set<Connection>();
   const groups = new Map<string, Set<Connection>>();
   const cuts: Record<Cut, number> = { refused: 0, madeRoom: 0, pipelining: 0, slowResponse: 0 };
 
@@ -177,8 +177,6 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
     c.gone = true;
     c.held = [];
     open.delete(c.socket);
-    waiting.delete(c);
-    busy.delete(c);
     if (c.group !== null) {
       const group = groups.get(c.group);
       group?.delete(c);
@@ -221,17 +219,10 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
   /** Closes a connection of `group` (or of all, when null) that may make room for a new one; false if none may. */
   function makeRoom(group: Set<Connection> | null, now: number): boolean {
     const c =
-      group === null
-        ? (waiting.values().next().value ?? longestStalled(busy, now))
-        : (longestWaiting(group) ?? longestStalled(group, now));
+      group === null ? (longestWaiting(open.values()) ?? longestStalled(open.values(), now)) : (longestWaiting(group) ?? longestStalled(group, now));
     if (c === undefined) return false;
     cut(c, 'madeRoom');
     return true;
-  }
-
-  function startWaiting(c: Connection, now: number) {
-    c.since = now;
-    waiting.add(c);
   }
 
   server.on('connection', (socket: ServerSocket) => {
@@ -250,7 +241,6 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
     }
     const c: Connection = { socket, group: key, gone: false, since: now, inFlight: 0, held: [], paused: false, writing: null, writingSince: 0 };
     open.set(socket, c);
-    startWaiting(c, now);
     if (key !== null) {
       if (group === undefined) groups.set(key, new Set([c]));
       else group.add(c);
@@ -264,12 +254,10 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
   });
 
   function start(c: Connection, req: IncomingMessage, res: ServerResponse) {
-    if (c.inFlight++ === 0) {
-      waiting.delete(c);
-      busy.add(c);
-    }
+    c.inFlight++;
     (res as TaggedResponse)[kConnection] = c;
-    res.once('close', finished);
+    // A response closes once, and is dropped after: no need for once()'s wrapper and removal.
+    res.on('close', finished);
     handOver.call(server, req, res);
   }
 
@@ -288,9 +276,8 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
       start(c, req, res);
     }
     if (c.inFlight === 0) {
-      busy.delete(c);
       c.writing = null;
-      startWaiting(c, Date.now());
+      c.since = Date.now();
     }
     if (c.paused && c.held.length === 0 && c.inFlight < IN_FLIGHT_PER_CONNECTION) resume(c);
   }
@@ -329,7 +316,8 @@ export function trackConnections(server: Server, limits: ConnectionLimits, opts:
   // The response deadline, checked on the same kind of interval as Node's request timeouts.
   const checker = setInterval(() => {
     const now = Date.now();
-    for (const c of busy) {
+    for (const c of open.values()) {
+      if (c.inFlight === 0) continue;
       const res = currentResponse(c.socket);
       if (res === null || !res.headersSent) continue;
       if (c.writing !== res) {

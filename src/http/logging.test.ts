@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { KEY_PREFIX, newApiKey, withChecksum } from '../domain/apiKeyFormat.js';
 import { TokenIssuer } from '../service/tokens.js';
-import { loggerOptions, maskCredentials, redactUrl } from './logging.js';
+import { accessLine, loggerOptions, maskCredentials, redactUrl } from './logging.js';
 
 const KEY = 'kw_4Jx8T2mQpL7vN0cR5sW9yB3dF6hK1aZ0e3GqUo';
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsInRpZCI6InQxIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
@@ -225,5 +225,46 @@ describe('logged errors', () => {
     logger.error({ reqId: 'r' }, `failed for ${KEY}`);
     logger.warn(`token %s`, TOKEN);
     assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ['failed for [REDACTED]', 'token [REDACTED]']);
+  });
+});
+
+describe('the access line', () => {
+  const capture = (level: string) => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
+    return { lines, logger: pino(loggerOptions(level), stream) };
+  };
+  // What the access line reads of a request, as Fastify's request has it.
+  const request = (url: string, ip: string | undefined, log: unknown) => ({ id: '35b4b19f354c74e9ad19595303b031dc', method: 'GET', url, ip, log }) as never;
+  // The time is the one field the two lines cannot share.
+  const timeless = (line: string) => line.replace(/"time":\d+/, '"time":0');
+
+  it('is the line pino writes for the same fields, byte for byte, with the URL redacted and valid JSON whatever it holds', () => {
+    const built = capture('info');
+    const viaPino = capture('info');
+    const write = accessLine(built.logger as never)!;
+    for (const [url, ip] of [
+      ['/v1/users/info', '127.0.0.1'],
+      [`/v1/users/info?ApiKey=${KEY}`, '::1'],
+      [`/v1/auth/refresh/${TOKEN}`, '2001:db8::1'],
+      ['/v1/x?q="quoted"\\back\tslash\u0001', '10.0.0.1'],
+      ['/v1/apiKeys/é🔑\ud800', undefined],
+    ] as const) {
+      write(request(url, ip, built.logger), 200, 1.25);
+      const r = request(url, ip, viaPino.logger);
+      viaPino.logger.info({ reqId: '35b4b19f354c74e9ad19595303b031dc', req: r, res: { statusCode: 200 }, responseTime: 1.25 }, 'request completed');
+    }
+    assert.equal(built.lines.length, 5);
+    assert.deepEqual(built.lines.map(timeless), viaPino.lines.map(timeless));
+    for (const line of built.lines) {
+      const record = JSON.parse(line);
+      assert.equal(typeof record.time, 'number');
+      assert.ok(Math.abs(record.time - Date.now()) < 60_000);
+      assert.ok(!line.includes(KEY) && !line.includes(TOKEN), line);
+    }
+  });
+
+  it('is not written at all above info', () => {
+    assert.equal(accessLine(capture('warn').logger as never), undefined);
   });
 });

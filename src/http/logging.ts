@@ -5,7 +5,7 @@
  * anything shaped like a Keyward key or a session token is masked wherever it appears, in URLs
  * and in logged errors.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import pino, { type LoggerOptions } from 'pino';
 import { hasLongRun, maskCredentials, REDACTED } from '../domain/credentialShapes.js';
 
@@ -124,5 +124,57 @@ export function loggerOptions(level: string): LoggerOptions {
       },
       err: serializeError,
     },
+  };
+}
+
+/** A JSON string literal of `s`: quoted as it is unless it holds what JSON must escape. */
+function jsonString(s: string): string {
+  return /["\\\u0000-\u001f\ud800-\udfff]/.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+export type AccessLine = (request: FastifyRequest, statusCode: number, responseTime: number) => void;
+
+const ACCESS_MESSAGE = 'request completed';
+
+/**
+ * The access line written after each response, at `info`: the line pino writes for
+ * `log.info({ reqId, req, res: { statusCode }, responseTime }, 'request completed')` with the
+ * serializers above, byte for byte, but built from pre-serialised parts (pino's level, time and
+ * bindings, constant field names) and handed straight to the logger's destination. Through pino
+ * the same line cost about 2 µs more a request (an object per field, the serializers' objects,
+ * a generic walk over them, the logMethod hook), the largest part of `info`'s cost beyond `warn`.
+ *
+ * Undefined when `logger` does not write `info` lines. A logger this cannot read as plain pino
+ * writing to one stream with the standard time and message key (a multistream, a transport, other
+ * options) gets its line through pino as before.
+ */
+export function accessLine(logger: FastifyBaseLogger): AccessLine | undefined {
+  if (!logsAt(logger, 'info')) return undefined;
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as { write?: (line: string) => unknown } | undefined;
+  const time = internals[pino.symbols.timeSym];
+  const level = (internals[pino.symbols.lsCacheSym] as Record<number, string> | undefined)?.[pino.levels.values.info];
+  const bindings = internals[pino.symbols.chindingsSym];
+  const plain =
+    typeof stream?.write === 'function' &&
+    !(stream as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym] &&
+    time === pino.stdTimeFunctions.epochTime &&
+    internals[pino.symbols.messageKeySym] === 'msg' &&
+    level === '{"level":30' &&
+    typeof bindings === 'string';
+  if (!plain) {
+    return (request, statusCode, responseTime) =>
+      request.log.info({ reqId: request.id, req: request, res: { statusCode }, responseTime }, ACCESS_MESSAGE);
+  }
+  const write = stream.write!.bind(stream);
+  const start = `{"level":30,"time":`;
+  const end = `,"msg":"${ACCESS_MESSAGE}"}\n`;
+  return (request, statusCode, responseTime) => {
+    const id = jsonString(request.id);
+    const ip = request.ip;
+    write(
+      `${start}${Date.now()}${bindings},"reqId":${id},"req":{"id":${id},"method":${jsonString(request.method)},"url":${jsonString(redactUrl(request.url))}` +
+        `${typeof ip === 'string' ? `,"remoteAddress":${jsonString(ip)}` : ''}},"res":{"statusCode":${statusCode}},"responseTime":${Number.isFinite(responseTime) ? responseTime : null}${end}`,
+    );
   };
 }
