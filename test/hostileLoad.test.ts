@@ -15,6 +15,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertV1ErrorBody } from './helpers/palette.js';
 import { type ServerProcess, startServer } from './helpers/server.js';
+import { waitFor } from './helpers/timers.js';
 
 const GIVE_UP_MS = 6000;
 
@@ -353,7 +354,8 @@ describe('the server under clients that hold connections', () => {
         // The deadline runs from when a response is first seen being written, checked every 500 ms here.
         assert.ok(o.closedAfterMs >= 1900 && o.closedAfterMs < 2000 + 1000 + 500, `at the response deadline (after ${o.closedAfterMs} ms)`);
       }
-      assert.match(server.stdout(), /"connectionsClosed":\{[^}]*"slowResponse":[12]/, 'and the log says why');
+      // The line may still be in the log's write buffer (written every 250 ms): wait for it.
+      await waitFor(() => /"connectionsClosed":\{[^}]*"slowResponse":[12]/.test(server.stdout()), 'the log says why');
       assert.equal(await get(server), 200, 'and the server serves others as before');
     } finally {
       for (const r of readers) r.socket.destroy();
@@ -381,7 +383,8 @@ describe('the server under clients that hold connections', () => {
       assert.ok(health.length > 5 && health.every((s) => s === 200), `another client is served meanwhile (got ${health.join(', ')})`);
       assert.ok(peak - before < 100, `memory stays bounded (RSS ${before.toFixed(0)} MB, at most ${peak.toFixed(0)} MB under the flood)`);
       assert.ok(flooding.opened() > 4, 'the flooding connections were closed (and reconnected)');
-      assert.match(server.stdout(), /"connectionsClosed":\{[^}]*"pipelining":[1-9]/, 'and the log says why');
+      // The line may still be in the log's write buffer (written every 250 ms): wait for it.
+      await waitFor(() => /"connectionsClosed":\{[^}]*"pipelining":[1-9]/.test(server.stdout()), 'the log says why');
 
       // Within the bound, pipelining is served: 72 requests in one write, answered in order.
       const mixed = ['GET /healthz HTTP/1.1\r\nHost: keyward\r\n\r\n', 'GET /v1/nothing HTTP/1.1\r\nHost: keyward\r\n\r\n'];
