@@ -3,7 +3,7 @@
  * code is one of the registry's (domain/errors.ts), and its message is the registry's unless the
  * caller has a better one.
  */
-import { randomUUID } from 'node:crypto';
+import { newRequestId } from './requestId.js';
 import { STATUS_CODES } from 'node:http';
 import { type ErrorCode, errorCodes } from '../domain/errors.js';
 
@@ -16,7 +16,7 @@ export interface V1Error {
 
 /** `ref` is the request id; where there is no request yet (a socket-level error), a fresh one. */
 export function errorBody(code: ErrorCode, message?: string, ref?: string, details?: Record<string, unknown>): V1Error {
-  return { code, message: message ?? errorCodes[code].message, ref: ref ?? randomUUID(), details: details ?? {} };
+  return { code, message: message ?? errorCodes[code].message, ref: ref ?? newRequestId(), details: details ?? {} };
 }
 
 /**
