@@ -11,7 +11,7 @@ import { Menu } from '../components/Menu';
 import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
 import { type PickedUser, UserPicker } from '../components/UserPicker';
 import { FormError } from '../components/useSubmit';
-import type { Notice } from '../components/Notices';
+import { type Notice, runAndNotify } from '../components/Notices';
 import { formatDate, formatDateTime, fullName } from '../format';
 import { describeScopes } from '../scopes';
 import type { Session } from '../session';
@@ -30,22 +30,17 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
 
   const setActive = async (key: ApiKey, isActive: boolean) => {
     const name = key.metadata.name;
-    try {
-      await api('PATCH', `/v1/apiKeys/${key.metadata.uid}`, { isActive });
-      notify({ kind: 'status', text: isActive ? `Re-activated API key ${name}.` : `Revoked API key ${name}. It can no longer be used.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not ${isActive ? 're-activate' : 'revoke'} API key ${name}: ${(err as Error).message}` });
-    }
+    await runAndNotify(
+      notify,
+      () => api('PATCH', `/v1/apiKeys/${key.metadata.uid}`, { isActive }),
+      isActive ? `Re-activated API key ${name}.` : `Revoked API key ${name}. It can no longer be used.`,
+      `Could not ${isActive ? 're-activate' : 'revoke'} API key ${name}`,
+    );
     await load();
   };
 
   const remove = async (key: ApiKey) => {
-    try {
-      await api('DELETE', `/v1/apiKeys/${key.metadata.uid}`);
-      notify({ kind: 'status', text: `Deleted API key ${key.metadata.name}.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not delete API key ${key.metadata.name}: ${(err as Error).message}` });
-    }
+    await runAndNotify(notify, () => api('DELETE', `/v1/apiKeys/${key.metadata.uid}`), `Deleted API key ${key.metadata.name}.`, `Could not delete API key ${key.metadata.name}`);
     setOpen(null);
     await load();
   };

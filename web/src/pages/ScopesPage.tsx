@@ -8,7 +8,7 @@ import { useCallback, useEffect, useId, useState } from 'react';
 import { api, type Scope } from '../api';
 import { DataTable } from '../components/DataTable';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
-import type { Notice } from '../components/Notices';
+import { type Notice, runAndNotify } from '../components/Notices';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { limits } from '../limits';
 import { scopeNameProblem } from '../scopes';
@@ -96,12 +96,7 @@ export function ScopesPage(props: { notify: (n: Notice) => void }) {
   useEffect(() => void load(), [load]);
 
   const remove = async (scope: Scope) => {
-    try {
-      await api('DELETE', scopePath(scope.name));
-      notify({ kind: 'status', text: `Deleted scope ${scope.name}.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not delete scope ${scope.name}: ${(err as Error).message}` });
-    }
+    await runAndNotify(notify, () => api('DELETE', scopePath(scope.name)), `Deleted scope ${scope.name}.`, `Could not delete scope ${scope.name}`);
     setOpen(null);
     await load();
   };

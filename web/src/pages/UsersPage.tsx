@@ -2,7 +2,7 @@ import { useId, useState } from 'react';
 import { api, isServiceAccount, type User } from '../api';
 import { DataTable } from '../components/DataTable';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
-import type { Notice } from '../components/Notices';
+import { type Notice, runAndNotify } from '../components/Notices';
 import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDateTime, fullName } from '../format';
@@ -87,12 +87,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
   const [resetting, setResetting] = useState<User | null>(null);
 
   const remove = async (user: User) => {
-    try {
-      await api('DELETE', `/v1/users/${user.metadata.uid}`);
-      notify({ kind: 'status', text: `Deleted user ${user.spec.emailId} and their API keys.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not delete user ${user.spec.emailId}: ${(err as Error).message}` });
-    }
+    await runAndNotify(notify, () => api('DELETE', `/v1/users/${user.metadata.uid}`), `Deleted user ${user.spec.emailId} and their API keys.`, `Could not delete user ${user.spec.emailId}`);
     setDeleting(null);
     await load();
   };
