@@ -4,30 +4,23 @@
  * through the API, and the rest of what a person does there.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
-import { browserSkipReason, launch, screenshot, logIn as signInOnPage } from './helpers/browser.js';
+import { before, describe, it } from 'node:test';
+import type { Locator, Request } from 'playwright-core';
+import { browserSkipReason, CONSOLE_ADMIN as ADMIN, consoleSuite, screenshot } from './helpers/browser.js';
 import { Store } from '../src/store/store.js';
 import { insertUsers } from './helpers/bulk.js';
-import { http, run, type ServerProcess, startServer } from './helpers/server.js';
+import { http, run } from './helpers/server.js';
 
-const ADMIN = { email: 'admin@keyward.local', password: 'keeper-password-1' };
 const USER = { email: 'dana@example.com', password: 'scully-password-1' };
 
 describe('web console', { skip: browserSkipReason() }, () => {
-  let server: ServerProcess;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  let dir: string;
-  let adminToken: string;
+  // On the default SQLite file under the server's working directory (suite.dir), which two tests
+  // reach themselves: `keyward tenant create` there, and the store opened on that file.
+  const suite = consoleSuite({ secret: 'console-test-secret-0123456' });
+  const { api, logIn, openMyApiKeys, openTenantSettings, row, cell, waitForCell, rowAction } = suite;
   let userUid: string;
 
-  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: adminToken }) =>
-    http(`${server.url}${path}`, { method, headers, body });
   const keyStatus = async (apiKey: string) => (await api('GET', '/v1/users/info', undefined, { ApiKey: apiKey })).status;
   const createKeyFor = async (owner: string, name: string, expiry = new Date(Date.now() + 30 * 86_400_000).toISOString()) => {
     const res = await api('POST', '/v1/apiKeys', { metadata: { name, annotations: { description: `${name} description` } }, spec: { expiry, userUid: owner } });
@@ -36,69 +29,21 @@ describe('web console', { skip: browserSkipReason() }, () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'keyward-console-'));
-    server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456', KEYWARD_ADMIN_PASSWORD: ADMIN.password } });
-    adminToken = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: ADMIN.email, password: ADMIN.password } })).body.Authorization;
     const created = await api('POST', '/v1/users', { spec: { emailId: USER.email, firstName: 'Dana', lastName: 'Scully', password: USER.password } });
     userUid = created.body.uid;
-    browser = await launch();
   });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(async () => {
-    await context?.close();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-  });
-
-  const logIn = (who: { email: string; password: string }) => signInOnPage(page, server.url, who);
-
-  /** "Navigate to the User Menu, and select My API Keys." */
-  async function openMyApiKeys() {
-    await page.getByRole('button', { name: 'User Menu' }).click();
-    await page.getByRole('menuitem', { name: 'My API Keys' }).click();
-    await page.getByRole('heading', { name: 'My API Keys' }).waitFor();
-  }
 
   /** "Switch to the Tenant Admin scope" … "From the Tenant Settings Menu, select API Keys." */
-  async function openTenantApiKeys() {
-    await page.getByRole('button', { name: 'Tenant Admin' }).click();
-    await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'API Keys' }).click();
-    await page.getByRole('heading', { name: 'API Keys', exact: true }).waitFor();
-  }
-
-  const row = (name: string): Locator => page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
-
-  /** The text of a row's cell under the given column header. */
-  async function cell(name: string, column: string): Promise<string> {
-    const headers = await page.getByRole('columnheader').allTextContents();
-    const index = headers.findIndex((h) => h.trim().toLowerCase() === column.toLowerCase());
-    assert.ok(index >= 0, `column ${column} exists (${headers.join(', ')})`);
-    return (await row(name).getByRole('cell').nth(index).textContent())?.trim() ?? '';
-  }
-
-  async function waitForActive(name: string, expected: 'Active' | 'Inactive') {
-    await row(name).getByRole('cell', { name: expected, exact: true }).waitFor();
-    assert.equal(await cell(name, 'Active'), expected);
-  }
+  const openTenantApiKeys = () => openTenantSettings('API Keys');
+  const waitForActive = (name: string, expected: 'Active' | 'Inactive') => waitForCell(name, 'Active', expected);
 
   /** Types into a user picker (a combobox) and chooses the option named `option` from what it finds. */
   async function pickUser(field: Locator, text: string, option: string) {
     await field.fill(text);
-    const list = page.locator(`[id="${await field.getAttribute('aria-controls')}"]`);
+    const list = suite.page.locator(`[id="${await field.getAttribute('aria-controls')}"]`);
     await list.getByRole('option', { name: option, exact: true }).click();
     assert.equal(await field.inputValue(), option === 'All users' ? '' : option);
     assert.equal(await field.getAttribute('aria-expanded'), 'false');
-  }
-
-  /** "Identify your API key in the table, and click on the three-dot Menu." then the item. */
-  async function rowAction(name: string, action: string) {
-    await page.getByRole('button', { name: `Actions for ${name}` }).click();
-    await page.getByRole('menuitem', { name: action, exact: true }).click();
   }
 
   it('User tab: revoke your key, validate Inactive, re-activate it, validate Active', async () => {
@@ -106,24 +51,24 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await logIn(USER);
     await openMyApiKeys();
     assert.equal(await cell('dana-ci', 'Active'), 'Active');
-    await screenshot(page, 'user-my-api-keys');
+    await screenshot(suite.page, 'user-my-api-keys');
 
     await rowAction('dana-ci', 'Revoke');
-    await page.getByRole('status').filter({ hasText: 'Revoked API key dana-ci' }).waitFor();
+    await suite.page.getByRole('status').filter({ hasText: 'Revoked API key dana-ci' }).waitFor();
     await waitForActive('dana-ci', 'Inactive');
     assert.equal(await keyStatus(key.apiKey), 401, 'the revoked key really fails');
-    await screenshot(page, 'user-revoked');
+    await screenshot(suite.page, 'user-revoked');
 
     // Validate as the seed says: log in again, open My API Keys, find the key, read Active.
-    await page.reload();
+    await suite.page.reload();
     await openMyApiKeys();
     await waitForActive('dana-ci', 'Inactive');
 
     await rowAction('dana-ci', 'Re-activate');
-    await page.getByRole('status').filter({ hasText: 'Re-activated API key dana-ci' }).waitFor();
+    await suite.page.getByRole('status').filter({ hasText: 'Re-activated API key dana-ci' }).waitFor();
     await waitForActive('dana-ci', 'Active');
     assert.equal(await keyStatus(key.apiKey), 200, 'the re-activated key works again');
-    await page.reload();
+    await suite.page.reload();
     await openMyApiKeys();
     await waitForActive('dana-ci', 'Active');
   });
@@ -134,16 +79,16 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await openTenantApiKeys();
     assert.equal(await cell('dana-deploy', 'User Name'), 'Dana Scully');
     assert.equal(await cell('dana-deploy', 'Active'), 'Active');
-    await screenshot(page, 'tenant-api-keys');
+    await screenshot(suite.page, 'tenant-api-keys');
 
     await rowAction('dana-deploy', 'Revoke');
     await waitForActive('dana-deploy', 'Inactive');
     assert.equal(await keyStatus(key.apiKey), 401);
 
-    await page.reload();
-    await page.getByRole('heading', { name: 'API Keys', exact: true }).waitFor();
+    await suite.page.reload();
+    await suite.page.getByRole('heading', { name: 'API Keys', exact: true }).waitFor();
     await waitForActive('dana-deploy', 'Inactive');
-    await screenshot(page, 'tenant-revoked');
+    await screenshot(suite.page, 'tenant-revoked');
 
     await rowAction('dana-deploy', 'Re-activate');
     await waitForActive('dana-deploy', 'Active');
@@ -156,10 +101,10 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await logIn(USER);
     await openMyApiKeys();
     await rowAction('dana-locked', 'Re-activate');
-    await page.getByRole('alert').filter({ hasText: 'only a tenant admin can re-activate it' }).waitFor();
+    await suite.page.getByRole('alert').filter({ hasText: 'only a tenant admin can re-activate it' }).waitFor();
     await waitForActive('dana-locked', 'Inactive');
     assert.equal(await keyStatus(key.apiKey), 401);
-    await screenshot(page, 'admin-lock-message');
+    await screenshot(suite.page, 'admin-lock-message');
   });
 
   it('an expired key is marked, and re-activating it explains that the expiry must be extended', async () => {
@@ -172,43 +117,43 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await openMyApiKeys();
     assert.match(await cell('dana-short', 'Expiration Date'), /Expired/);
     await rowAction('dana-short', 'Re-activate');
-    await page.getByRole('alert').filter({ hasText: /Extend its expiry date first/ }).waitFor();
+    await suite.page.getByRole('alert').filter({ hasText: /Extend its expiry date first/ }).waitFor();
     await waitForActive('dana-short', 'Inactive');
-    await screenshot(page, 'expired-message');
+    await screenshot(suite.page, 'expired-message');
 
     // Extend the expiry with Edit, then re-activate: it works.
     await rowAction('dana-short', 'Edit');
-    await page.getByRole('dialog').getByLabel('Expiration Date').selectOption({ label: '7 days' });
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('status').filter({ hasText: 'Saved API key dana-short' }).waitFor();
+    await suite.page.getByRole('dialog').getByLabel('Expiration Date').selectOption({ label: '7 days' });
+    await suite.page.getByRole('button', { name: 'Save' }).click();
+    await suite.page.getByRole('status').filter({ hasText: 'Saved API key dana-short' }).waitFor();
     await rowAction('dana-short', 'Re-activate');
     await waitForActive('dana-short', 'Active');
     assert.equal(await keyStatus(key.apiKey), 200);
   });
 
   it('creates a key (shown once, with Copy), edits it, and deletes it after confirmation', async () => {
-    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await suite.context.grantPermissions(['clipboard-read', 'clipboard-write']);
     await logIn(USER);
     await openMyApiKeys();
-    await page.getByRole('button', { name: 'Add New API key' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await suite.page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = suite.page.getByRole('dialog', { name: 'Add New API key' });
     assert.equal(await dialog.getByLabel('User Name').count(), 0, 'no User Name field outside the tenant scope');
     await dialog.getByLabel('API Key Name').fill('from-browser');
     await dialog.getByLabel('Description').fill('made in the console');
     await dialog.getByLabel('Expiration Date').selectOption({ label: '60 days' });
-    await screenshot(page, 'create-form');
+    await screenshot(suite.page, 'create-form');
     await dialog.getByRole('button', { name: 'Generate' }).click();
-    const shown = page.getByRole('textbox', { name: 'API Key', exact: true });
+    const shown = suite.page.getByRole('textbox', { name: 'API Key', exact: true });
     const apiKey = await shown.inputValue();
     assert.match(apiKey, /^kw_/);
-    await page.getByRole('button', { name: 'Copy' }).click();
-    await page.getByText('Copied to the clipboard.').waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), apiKey);
-    await screenshot(page, 'key-shown-once');
-    await page.getByRole('button', { name: 'Done' }).click();
+    await suite.page.getByRole('button', { name: 'Copy' }).click();
+    await suite.page.getByText('Copied to the clipboard.').waitFor();
+    assert.equal(await suite.page.evaluate(() => navigator.clipboard.readText()), apiKey);
+    await screenshot(suite.page, 'key-shown-once');
+    await suite.page.getByRole('button', { name: 'Done' }).click();
     assert.equal(await keyStatus(apiKey), 200);
     assert.equal(await cell('from-browser', 'Description'), 'made in the console');
-    assert.ok(!(await page.content()).includes(apiKey), 'the key is not on the page once the dialog is closed');
+    assert.ok(!(await suite.page.content()).includes(apiKey), 'the key is not on the page once the dialog is closed');
 
     // The expiry is 60 days away.
     const expected = new Date(Date.now() + 60 * 86_400_000);
@@ -216,7 +161,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     assert.ok(Math.abs(Date.parse(shownDate) - expected.getTime()) < 2 * 86_400_000, shownDate);
 
     await rowAction('from-browser', 'Edit');
-    const edit = page.getByRole('dialog');
+    const edit = suite.page.getByRole('dialog');
     await edit.getByLabel('API Key Name').fill('renamed-in-browser');
     await edit.getByLabel('Description').fill('new words');
     await edit.getByRole('button', { name: 'Save' }).click();
@@ -225,12 +170,12 @@ describe('web console', { skip: browserSkipReason() }, () => {
     assert.equal(await keyStatus(apiKey), 200, 'editing keeps the key working');
 
     await rowAction('renamed-in-browser', 'Delete');
-    const confirm = page.getByRole('alertdialog', { name: 'Delete API key' });
+    const confirm = suite.page.getByRole('alertdialog', { name: 'Delete API key' });
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await row('renamed-in-browser').waitFor();
     await rowAction('renamed-in-browser', 'Delete');
-    await page.getByRole('alertdialog', { name: 'Delete API key' }).getByRole('button', { name: 'Delete' }).click();
-    await page.getByRole('status').filter({ hasText: 'Deleted API key renamed-in-browser' }).waitFor();
+    await suite.page.getByRole('alertdialog', { name: 'Delete API key' }).getByRole('button', { name: 'Delete' }).click();
+    await suite.page.getByRole('status').filter({ hasText: 'Deleted API key renamed-in-browser' }).waitFor();
     await row('renamed-in-browser').waitFor({ state: 'detached' });
     assert.equal(await keyStatus(apiKey), 401);
   });
@@ -239,8 +184,8 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await createKeyFor(userUid, 'taken-name');
     await logIn(USER);
     await openMyApiKeys();
-    await page.getByRole('button', { name: 'Add New API key' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await suite.page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = suite.page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('taken-name');
     await dialog.getByRole('button', { name: 'Generate' }).click();
     await dialog.getByRole('alert').filter({ hasText: 'already has an API key named "taken-name"' }).waitFor();
@@ -250,56 +195,56 @@ describe('web console', { skip: browserSkipReason() }, () => {
     const ymd = `${target.getFullYear()}-${String(target.getMonth() + 1).padStart(2, '0')}-${String(target.getDate()).padStart(2, '0')}`;
     await dialog.getByLabel('Custom expiration date').fill(ymd);
     await dialog.getByRole('button', { name: 'Generate' }).click();
-    await page.getByRole('button', { name: 'Done' }).click();
+    await suite.page.getByRole('button', { name: 'Done' }).click();
     assert.equal(await cell('custom-date', 'Expiration Date'), ymd);
   });
 
   it('a tenant admin creates a key for another user, filters by user, manages users and reads the audit log', async () => {
     await logIn(ADMIN);
     await openTenantApiKeys();
-    await page.getByRole('button', { name: 'Add New API key' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await suite.page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = suite.page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('made-for-dana');
     await pickUser(dialog.getByRole('combobox', { name: 'User Name' }), 'scully', `Dana Scully (${USER.email})`);
     await dialog.getByLabel('Expiration Date').selectOption({ label: '7 days' });
     await dialog.getByRole('button', { name: 'Generate' }).click();
-    await page.getByRole('button', { name: 'Done' }).click();
+    await suite.page.getByRole('button', { name: 'Done' }).click();
     assert.equal(await cell('made-for-dana', 'User Name'), 'Dana Scully');
     const dana = await api('GET', `/v1/apiKeys?userUid=${userUid}`);
     assert.ok(dana.body.items.some((k: any) => k.metadata.name === 'made-for-dana'));
 
-    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    const showKeysOf = suite.page.getByRole('combobox', { name: 'Show keys of' });
     await pickUser(showKeysOf, 'tenant admin', `Tenant Admin (${ADMIN.email})`);
-    await page.waitForFunction(() => !document.body.textContent?.includes('made-for-dana'));
+    await suite.page.waitForFunction(() => !document.body.textContent?.includes('made-for-dana'));
     await pickUser(showKeysOf, 'DANA@', `Dana Scully (${USER.email})`);
     await row('made-for-dana').waitFor();
-    const everyone = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/apiKeys' && !new URL(r.url()).searchParams.has('userUid'));
+    const everyone = suite.page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/apiKeys' && !new URL(r.url()).searchParams.has('userUid'));
     await pickUser(showKeysOf, '', 'All users');
     await everyone;
     await row('made-for-dana').waitFor();
 
     // Users: create one, then delete them; their keys stop at once.
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
-    await page.getByRole('button', { name: 'Add User' }).click();
-    const add = page.getByRole('dialog', { name: 'Add User' });
+    await suite.page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
+    await suite.page.getByRole('button', { name: 'Add User' }).click();
+    const add = suite.page.getByRole('dialog', { name: 'Add User' });
     await add.getByLabel('Email').fill('temp@example.com');
     await add.getByLabel('First Name').fill('Temp');
     await add.getByLabel('Last Name').fill('Worker');
     await add.getByLabel('Password').fill('worker-password-1');
     await add.getByRole('button', { name: 'Create' }).click();
-    await page.getByRole('cell', { name: 'temp@example.com', exact: true }).waitFor();
-    await screenshot(page, 'tenant-users');
+    await suite.page.getByRole('cell', { name: 'temp@example.com', exact: true }).waitFor();
+    await screenshot(suite.page, 'tenant-users');
     const temp = (await api('GET', '/v1/users')).body.items.find((u: any) => u.spec.emailId === 'temp@example.com');
     const tempKey = await createKeyFor(temp.metadata.uid, 'temp-key');
-    await page.getByRole('button', { name: 'Delete user temp@example.com' }).click();
-    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
-    await page.getByRole('status').filter({ hasText: 'Deleted user temp@example.com' }).waitFor();
+    await suite.page.getByRole('button', { name: 'Delete user temp@example.com' }).click();
+    await suite.page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await suite.page.getByRole('status').filter({ hasText: 'Deleted user temp@example.com' }).waitFor();
     assert.equal(await keyStatus(tempKey.apiKey), 401);
 
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Audit Logs' }).click();
-    await page.getByRole('cell', { name: 'Revoked API key' }).first().waitFor();
-    await page.getByRole('cell', { name: 'Re-activated API key' }).first().waitFor();
-    await screenshot(page, 'tenant-audit-logs');
+    await suite.page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Audit Logs' }).click();
+    await suite.page.getByRole('cell', { name: 'Revoked API key' }).first().waitFor();
+    await suite.page.getByRole('cell', { name: 'Re-activated API key' }).first().waitFor();
+    await screenshot(suite.page, 'tenant-audit-logs');
   });
 
   it("a filter changed while an earlier answer is on its way shows only the new filter's keys", async () => {
@@ -315,7 +260,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let sent!: (request: Request) => void;
     const danasRequest = new Promise<Request>((resolve) => (sent = resolve));
-    await page.route(
+    await suite.page.route(
       (url) => url.pathname === '/v1/apiKeys' && url.searchParams.get('userUid') === userUid,
       async (route) => {
         sent(route.request());
@@ -325,13 +270,13 @@ describe('web console', { skip: browserSkipReason() }, () => {
       },
       { times: 1 },
     );
-    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    const showKeysOf = suite.page.getByRole('combobox', { name: 'Show keys of' });
     await pickUser(showKeysOf, 'dana', `Dana Scully (${USER.email})`);
     const request = await danasRequest;
     // Done when the answer has reached the page, or the page has dropped the request.
     const over = Promise.race([
-      page.waitForEvent('requestfinished', { predicate: (r) => r === request }),
-      page.waitForEvent('requestfailed', { predicate: (r) => r === request }),
+      suite.page.waitForEvent('requestfinished', { predicate: (r) => r === request }),
+      suite.page.waitForEvent('requestfailed', { predicate: (r) => r === request }),
     ]);
     await pickUser(showKeysOf, 'admin', `Tenant Admin (${ADMIN.email})`);
     await row('stale-admins').waitFor();
@@ -340,17 +285,17 @@ describe('web console', { skip: browserSkipReason() }, () => {
     release();
     await over;
     // Let the page act on whatever arrived, then look.
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+    await suite.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
     assert.equal(await row('stale-danas').count(), 0, "Dana's late answer is not shown under the admin's filter");
     assert.equal(await row('stale-admins').count(), 1);
-    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await suite.page.unrouteAll({ behavior: 'ignoreErrors' });
 
     // The picker's own search: a late answer for earlier text never becomes the options.
     let releaseSearch!: () => void;
     const searchHeld = new Promise<void>((resolve) => (releaseSearch = resolve));
     let searched!: (request: Request) => void;
     const danaSearch = new Promise<Request>((resolve) => (searched = resolve));
-    await page.route(
+    await suite.page.route(
       (url) => url.pathname === '/v1/users' && url.searchParams.get('search') === 'scully',
       async (route) => {
         searched(route.request());
@@ -362,57 +307,57 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await showKeysOf.fill('scully');
     const searchRequest = await danaSearch;
     const searchOver = Promise.race([
-      page.waitForEvent('requestfinished', { predicate: (r) => r === searchRequest }),
-      page.waitForEvent('requestfailed', { predicate: (r) => r === searchRequest }),
+      suite.page.waitForEvent('requestfinished', { predicate: (r) => r === searchRequest }),
+      suite.page.waitForEvent('requestfailed', { predicate: (r) => r === searchRequest }),
     ]);
     await showKeysOf.fill('tenant admin');
-    const options = page.locator(`[id="${await showKeysOf.getAttribute('aria-controls')}"]`).getByRole('option');
+    const options = suite.page.locator(`[id="${await showKeysOf.getAttribute('aria-controls')}"]`).getByRole('option');
     await options.filter({ hasText: ADMIN.email }).waitFor();
     releaseSearch();
     await searchOver;
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+    await suite.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
     assert.deepEqual(await options.allTextContents(), [`Tenant Admin (${ADMIN.email})`], "the options are the admin's, not Dana's late answer");
-    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await suite.page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
   it('scope switching: only tenant admins see the Tenant Admin scope', async () => {
     await logIn(USER);
-    assert.equal(await page.getByRole('button', { name: 'Tenant Admin' }).count(), 0);
-    await page.goto(`${server.url}/tenant/settings/api-keys`);
-    await page.getByRole('alert').filter({ hasText: 'Only tenant admins' }).waitFor();
-    await context.clearCookies();
+    assert.equal(await suite.page.getByRole('button', { name: 'Tenant Admin' }).count(), 0);
+    await suite.page.goto(`${suite.server.url}/tenant/settings/api-keys`);
+    await suite.page.getByRole('alert').filter({ hasText: 'Only tenant admins' }).waitFor();
+    await suite.context.clearCookies();
     await logIn(ADMIN);
-    await page.getByRole('button', { name: 'Tenant Admin' }).click();
-    await page.getByRole('navigation', { name: 'Main Menu' }).waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Tenant Admin' }).getAttribute('aria-pressed'), 'true');
-    await page.getByRole('button', { name: 'Personal' }).click();
-    await page.getByRole('heading', { name: 'My API Keys' }).waitFor();
-    assert.equal(await page.getByRole('navigation', { name: 'Main Menu' }).count(), 0);
+    await suite.page.getByRole('button', { name: 'Tenant Admin' }).click();
+    await suite.page.getByRole('navigation', { name: 'Main Menu' }).waitFor();
+    assert.equal(await suite.page.getByRole('button', { name: 'Tenant Admin' }).getAttribute('aria-pressed'), 'true');
+    await suite.page.getByRole('button', { name: 'Personal' }).click();
+    await suite.page.getByRole('heading', { name: 'My API Keys' }).waitFor();
+    assert.equal(await suite.page.getByRole('navigation', { name: 'Main Menu' }).count(), 0);
   });
 
   it('sign-in messages: a wrong password, a paused account, and log out', async () => {
-    await page.goto(server.url);
-    await page.getByLabel('Email').fill(USER.email);
-    await page.getByLabel('Password').fill('not-the-password');
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'The email or password is incorrect.' }).waitFor();
-    await screenshot(page, 'sign-in-wrong-password');
+    await suite.page.goto(suite.server.url);
+    await suite.page.getByLabel('Email').fill(USER.email);
+    await suite.page.getByLabel('Password').fill('not-the-password');
+    await suite.page.getByRole('button', { name: 'Log in' }).click();
+    await suite.page.getByRole('alert').filter({ hasText: 'The email or password is incorrect.' }).waitFor();
+    await screenshot(suite.page, 'sign-in-wrong-password');
 
     const locked = { email: 'locked@example.com', password: 'victim-password-1' };
     await api('POST', '/v1/users', { spec: { emailId: locked.email, password: locked.password } });
-    for (let i = 0; i < 10; i++) await http(`${server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: locked.email, password: 'wrong-password' } });
-    await page.getByLabel('Email').fill(locked.email);
-    await page.getByLabel('Password').fill(locked.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('alert').filter({ hasText: /paused after too many failed attempts.*Try again in \d+ seconds/ }).waitFor();
+    for (let i = 0; i < 10; i++) await http(`${suite.server.url}/v1/auth/authenticate`, { method: 'POST', body: { emailId: locked.email, password: 'wrong-password' } });
+    await suite.page.getByLabel('Email').fill(locked.email);
+    await suite.page.getByLabel('Password').fill(locked.password);
+    await suite.page.getByRole('button', { name: 'Log in' }).click();
+    await suite.page.getByRole('alert').filter({ hasText: /paused after too many failed attempts.*Try again in \d+ seconds/ }).waitFor();
 
     await logIn(USER);
-    await page.getByRole('button', { name: 'User Menu' }).click();
-    await page.getByRole('menuitem', { name: 'Log out' }).click();
-    await page.getByRole('button', { name: 'Log in' }).waitFor();
-    await page.getByText('You have signed out.').waitFor();
-    await page.goto(`${server.url}/keys`);
-    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await suite.page.getByRole('button', { name: 'User Menu' }).click();
+    await suite.page.getByRole('menuitem', { name: 'Log out' }).click();
+    await suite.page.getByRole('button', { name: 'Log in' }).waitFor();
+    await suite.page.getByText('You have signed out.').waitFor();
+    await suite.page.goto(`${suite.server.url}/keys`);
+    await suite.page.getByRole('button', { name: 'Log in' }).waitFor();
   });
 
   it('an expired session goes back to sign-in, then to where the person was', async () => {
@@ -420,138 +365,136 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await openTenantApiKeys();
     // The session ends as it does after 15 idle minutes: the cookie's Max-Age runs out and the
     // browser drops it.
-    await context.clearCookies();
-    assert.equal((await context.cookies()).length, 0);
+    await suite.context.clearCookies();
+    assert.equal((await suite.context.cookies()).length, 0);
     // Chromium can take a moment to stop sending a cleared cookie: wait until it has.
-    await page.waitForFunction(async () => (await fetch('/v1/users/info')).status === 401, undefined, { polling: 100 });
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
-    await page.getByText('Your session has expired').waitFor();
-    await screenshot(page, 'session-expired');
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Users' }).waitFor();
-    assert.equal(new URL(page.url()).pathname, '/tenant/settings/users');
+    await suite.page.waitForFunction(async () => (await fetch('/v1/users/info')).status === 401, undefined, { polling: 100 });
+    await suite.page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
+    await suite.page.getByText('Your session has expired').waitFor();
+    await screenshot(suite.page, 'session-expired');
+    await suite.page.getByLabel('Email').fill(ADMIN.email);
+    await suite.page.getByLabel('Password').fill(ADMIN.password);
+    await suite.page.getByRole('button', { name: 'Log in' }).click();
+    await suite.page.getByRole('heading', { name: 'Users' }).waitFor();
+    assert.equal(new URL(suite.page.url()).pathname, '/tenant/settings/users');
   });
 
   it('works from the keyboard: menus and dialogs take and return focus', async () => {
     await createKeyFor(userUid, 'keyboard-key');
     await logIn(USER);
     await openMyApiKeys();
-    const actions = page.getByRole('button', { name: 'Actions for keyboard-key' });
+    const actions = suite.page.getByRole('button', { name: 'Actions for keyboard-key' });
     await actions.focus();
-    await page.keyboard.press('Enter');
-    await page.getByRole('menuitem', { name: 'Edit' }).waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Edit', 'focus moves into the menu');
-    await page.keyboard.press('ArrowDown');
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Revoke');
-    await page.keyboard.press('Escape');
-    assert.equal(await page.getByRole('menu').count(), 0);
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Actions for keyboard-key', 'focus returns to the button');
+    await suite.page.keyboard.press('Enter');
+    await suite.page.getByRole('menuitem', { name: 'Edit' }).waitFor();
+    assert.equal(await suite.page.evaluate(() => document.activeElement?.textContent), 'Edit', 'focus moves into the menu');
+    await suite.page.keyboard.press('ArrowDown');
+    assert.equal(await suite.page.evaluate(() => document.activeElement?.textContent), 'Revoke');
+    await suite.page.keyboard.press('Escape');
+    assert.equal(await suite.page.getByRole('menu').count(), 0);
+    assert.equal(await suite.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Actions for keyboard-key', 'focus returns to the button');
 
-    await page.getByRole('button', { name: 'Add New API key' }).focus();
-    await page.keyboard.press('Enter');
-    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[role=dialog]') !== null), true, 'focus moves into the dialog');
-    for (let i = 0; i < 12; i++) await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[role=dialog]') !== null), true, 'Tab stays inside the dialog');
-    await page.keyboard.press('Escape');
-    assert.equal(await page.getByRole('dialog').count(), 0);
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Add New API key', 'focus returns to the opener');
+    await suite.page.getByRole('button', { name: 'Add New API key' }).focus();
+    await suite.page.keyboard.press('Enter');
+    assert.equal(await suite.page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[role=dialog]') !== null), true, 'focus moves into the dialog');
+    for (let i = 0; i < 12; i++) await suite.page.keyboard.press('Tab');
+    assert.equal(await suite.page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[role=dialog]') !== null), true, 'Tab stays inside the dialog');
+    await suite.page.keyboard.press('Escape');
+    assert.equal(await suite.page.getByRole('dialog').count(), 0);
+    assert.equal(await suite.page.evaluate(() => document.activeElement?.textContent), 'Add New API key', 'focus returns to the opener');
   });
 
   it('reads well at phone width', async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
+    await suite.page.setViewportSize({ width: 390, height: 844 });
     await logIn(ADMIN);
     await openTenantApiKeys();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await suite.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `the page itself does not scroll sideways (${overflow}px)`);
-    await screenshot(page, 'phone-tenant-api-keys');
+    await screenshot(suite.page, 'phone-tenant-api-keys');
   });
 
   it('shows a long list a page at a time, newest first, and the rest on request', async () => {
     const who = { email: 'many-keys@example.com', password: 'keyring-password-1' };
     const owner = (await api('POST', '/v1/users', { spec: { emailId: who.email, firstName: 'Many', lastName: 'Keys', password: who.password } })).body.uid;
     for (let i = 0; i < 55; i++) await createKeyFor(owner, `many-${String(i).padStart(2, '0')}`);
-    const firstRow = async () => (await page.getByRole('row').nth(1).getByRole('cell').first().textContent())?.trim();
+    const firstRow = async () => (await suite.page.getByRole('row').nth(1).getByRole('cell').first().textContent())?.trim();
     await logIn(who);
     await row('many-05').waitFor();
-    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the newest 50 keys');
+    assert.equal(await suite.page.getByRole('row').count(), 51, 'a header row and the newest 50 keys');
     assert.equal(await firstRow(), 'many-54', 'newest first');
     assert.equal(await row('many-04').count(), 0, 'the oldest keys are past the first page');
-    await page.getByText('Showing 50 of 55 API keys.').waitFor();
+    await suite.page.getByText('Showing 50 of 55 API keys.').waitFor();
     // A key made here is at the top of the first page, with nothing more to read.
-    await page.getByRole('button', { name: 'Add New API key' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await suite.page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = suite.page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('many-new');
     await dialog.getByRole('button', { name: 'Generate' }).click();
-    await page.getByRole('button', { name: 'Done' }).click();
+    await suite.page.getByRole('button', { name: 'Done' }).click();
     await row('many-new').waitFor();
     assert.equal(await firstRow(), 'many-new', 'the new key comes first');
-    await page.getByText('Showing 50 of 56 API keys.').waitFor();
+    await suite.page.getByText('Showing 50 of 56 API keys.').waitFor();
     await rowAction('many-new', 'Delete');
-    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
-    await page.getByText('Deleted API key many-new.').waitFor();
+    await suite.page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await suite.page.getByText('Deleted API key many-new.').waitFor();
     await row('many-new').waitFor({ state: 'detached' });
     // Back to the first page, as a new visit would show it.
-    await page.reload();
+    await suite.page.reload();
     await row('many-05').waitFor();
-    await page.getByText('Showing 50 of 55 API keys.').waitFor();
-    await page.getByRole('button', { name: 'Show more API keys' }).click();
+    await suite.page.getByText('Showing 50 of 55 API keys.').waitFor();
+    await suite.page.getByRole('button', { name: 'Show more API keys' }).click();
     await row('many-00').waitFor();
-    assert.equal(await page.getByRole('row').count(), 56);
-    assert.equal(await page.getByRole('button', { name: 'Show more API keys' }).count(), 0, 'nothing more to show');
+    assert.equal(await suite.page.getByRole('row').count(), 56);
+    assert.equal(await suite.page.getByRole('button', { name: 'Show more API keys' }).count(), 0, 'nothing more to show');
     // An action re-reads the table: every row shown stays shown.
     await rowAction('many-00', 'Revoke');
-    await page.getByText('Revoked API key many-00.', { exact: false }).waitFor();
+    await suite.page.getByText('Revoked API key many-00.', { exact: false }).waitFor();
     await waitForActive('many-00', 'Inactive');
-    assert.equal(await page.getByRole('row').count(), 56);
+    assert.equal(await suite.page.getByRole('row').count(), 56);
   });
 
   it('the users list and the audit log page the same way (in a tenant of its own)', async () => {
     const who = { email: 'admin@many-users.example', password: 'many-users-password-1' };
     const env = { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456' };
-    const made = await run(['tenant', 'create', '--name', 'many-users', '--admin-email', who.email, '--admin-password', who.password], { cwd: dir, env });
+    const made = await run(['tenant', 'create', '--name', 'many-users', '--admin-email', who.email, '--admin-password', who.password], { cwd: suite.dir, env });
     assert.equal(made.code, 0, made.stderr);
-    const token = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: who.email, password: who.password } })).body.Authorization;
+    const token = (await http(`${suite.server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: who.email, password: who.password } })).body.Authorization;
     for (let i = 0; i < 54; i++) {
       const res = await api('POST', '/v1/users', { spec: { emailId: `member-${String(i).padStart(2, '0')}@many-users.example`, firstName: 'Member', lastName: String(i), password: 'member-password-1' } }, { Authorization: token });
       assert.equal(res.status, 201);
     }
     await logIn(who);
-    await page.getByRole('button', { name: 'Tenant Admin' }).click();
-    await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
-    await page.getByText('Showing 50 of 55 users.').waitFor();
-    assert.equal(await page.getByRole('row').count(), 51, 'a header row and the newest 50 users');
-    assert.equal((await page.getByRole('row').nth(1).getByRole('cell').nth(1).textContent())?.trim(), 'member-53@many-users.example', 'newest first');
-    assert.equal(await page.getByRole('cell', { name: who.email, exact: true }).count(), 0, 'the first user, the admin, is past the first page');
-    await page.getByRole('button', { name: 'Show more users' }).click();
-    await page.getByRole('cell', { name: who.email, exact: true }).waitFor();
-    assert.equal(await page.getByRole('row').count(), 56);
+    await openTenantSettings('Users');
+    await suite.page.getByText('Showing 50 of 55 users.').waitFor();
+    assert.equal(await suite.page.getByRole('row').count(), 51, 'a header row and the newest 50 users');
+    assert.equal((await suite.page.getByRole('row').nth(1).getByRole('cell').nth(1).textContent())?.trim(), 'member-53@many-users.example', 'newest first');
+    assert.equal(await suite.page.getByRole('cell', { name: who.email, exact: true }).count(), 0, 'the first user, the admin, is past the first page');
+    await suite.page.getByRole('button', { name: 'Show more users' }).click();
+    await suite.page.getByRole('cell', { name: who.email, exact: true }).waitFor();
+    assert.equal(await suite.page.getByRole('row').count(), 56);
 
     // 54 user creations and more: the audit log pages too, newest first.
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Audit Logs' }).click();
-    const showing = page.getByText(/^Showing 50 of \d+ audit entries\.$/);
+    await suite.page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Audit Logs' }).click();
+    const showing = suite.page.getByText(/^Showing 50 of \d+ audit entries\.$/);
     await showing.waitFor();
     const total = Number((await showing.textContent())!.match(/of (\d+)/)![1]);
     assert.ok(total > 54, `${total} entries`);
-    assert.equal(await page.getByRole('row').count(), 51);
-    await page.getByRole('button', { name: 'Show more audit entries' }).click();
-    await page.getByRole('cell', { name: 'member-00@many-users.example', exact: true }).waitFor();
-    assert.equal(await page.getByRole('row').count(), Math.min(total, 100) + 1);
+    assert.equal(await suite.page.getByRole('row').count(), 51);
+    await suite.page.getByRole('button', { name: 'Show more audit entries' }).click();
+    await suite.page.getByRole('cell', { name: 'member-00@many-users.example', exact: true }).waitFor();
+    assert.equal(await suite.page.getByRole('row').count(), Math.min(total, 100) + 1);
   });
 
   it('the user pickers find a user past the first 1,000, by typing, and a key is made for them (in a tenant of its own)', async () => {
     const who = { email: 'admin@picker.example', password: 'picker-password-1' };
     const env = { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'console-test-secret-0123456' };
-    const made = await run(['tenant', 'create', '--name', 'picker', '--admin-email', who.email, '--admin-password', who.password], { cwd: dir, env });
+    const made = await run(['tenant', 'create', '--name', 'picker', '--admin-email', who.email, '--admin-password', who.password], { cwd: suite.dir, env });
     assert.equal(made.code, 0, made.stderr);
-    const token = (await http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: who.email, password: who.password } })).body.Authorization;
+    const token = (await http(`${suite.server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: who.email, password: who.password } })).body.Authorization;
     const as = { Authorization: token };
     const tenantUid = (await api('GET', '/v1/users/info', undefined, as)).body.tenantUid;
     // 1,050 users made before the one we look for and 1,050 after: past the first 1,000 either way.
     const needle = { emailId: 'needle.person@picker.example', firstName: 'Needle', lastName: 'Haystack' };
-    const store = await Store.open(`sqlite:${join(dir, 'data', 'keyward.db')}`);
+    const store = await Store.open(`sqlite:${join(suite.dir, 'data', 'keyward.db')}`);
     try {
       await insertUsers(store, { tenantUid, count: 1050, createdAt: Date.now() - 60_000, prefix: 'picker-a' });
       const res = await api('POST', '/v1/users', { spec: needle }, as);
@@ -569,45 +512,45 @@ describe('web console', { skip: browserSkipReason() }, () => {
 
     await logIn(who);
     await openTenantApiKeys();
-    await page.getByRole('button', { name: 'Add New API key' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add New API key' });
+    await suite.page.getByRole('button', { name: 'Add New API key' }).click();
+    const dialog = suite.page.getByRole('dialog', { name: 'Add New API key' });
     await dialog.getByLabel('API Key Name').fill('for-the-needle');
     const owner = dialog.getByRole('combobox', { name: 'User Name' });
     assert.equal(await owner.inputValue(), `Tenant Admin (${who.email})`, 'yourself, until you choose another');
     // Many match: the list says how many, and that typing more narrows them.
     await owner.fill('picker-a');
     await dialog.getByText('Showing 20 of 1050 users: type more of a name or email to narrow them.').waitFor();
-    await screenshot(page, 'user-picker-open');
+    await screenshot(suite.page, 'user-picker-open');
     assert.equal(await dialog.getByRole('listbox', { name: 'User Name' }).getByRole('option').count(), 20);
     await owner.fill('zzz-nobody');
     await dialog.getByText('No user matches "zzz-nobody".').waitFor();
     assert.equal(await dialog.getByRole('listbox', { name: 'User Name' }).getByRole('option').count(), 0);
     await pickUser(owner, 'HAYST', label);
     await dialog.getByLabel('Expiration Date').selectOption({ label: '7 days' });
-    await screenshot(page, 'user-picker-chosen');
+    await screenshot(suite.page, 'user-picker-chosen');
     await dialog.getByRole('button', { name: 'Generate' }).click();
-    await page.getByRole('button', { name: 'Done' }).click();
+    await suite.page.getByRole('button', { name: 'Done' }).click();
     await row('for-the-needle').waitFor();
     assert.equal(await cell('for-the-needle', 'User Name'), 'Needle Haystack');
     const theirs = (await api('GET', `/v1/apiKeys?userUid=${needleUid}`, undefined, as)).body.items;
     assert.deepEqual(theirs.map((k: any) => k.metadata.name), ['for-the-needle'], 'the key belongs to the user chosen');
 
     // The filter, from the keyboard: type, arrow down to the option, Enter.
-    const showKeysOf = page.getByRole('combobox', { name: 'Show keys of' });
+    const showKeysOf = suite.page.getByRole('combobox', { name: 'Show keys of' });
     await showKeysOf.fill('needle.per');
-    const option = page.getByRole('option', { name: label, exact: true });
+    const option = suite.page.getByRole('option', { name: label, exact: true });
     await option.waitFor();
     await showKeysOf.press('ArrowDown');
     assert.equal(await showKeysOf.getAttribute('aria-activedescendant'), await option.getAttribute('id'));
-    const filtered = page.waitForResponse((r) => new URL(r.url()).searchParams.get('userUid') === needleUid);
+    const filtered = suite.page.waitForResponse((r) => new URL(r.url()).searchParams.get('userUid') === needleUid);
     await showKeysOf.press('Enter');
     assert.equal(await showKeysOf.inputValue(), label);
     await filtered;
     await row('for-the-needle').waitFor();
-    assert.equal(await page.getByRole('row').count(), 2, 'a header row and their one key');
+    assert.equal(await suite.page.getByRole('row').count(), 2, 'a header row and their one key');
     // Escape closes the list and keeps the choice; the dialog-less page stays as it was.
     await showKeysOf.fill('picker-b');
-    await page.getByRole('option').first().waitFor();
+    await suite.page.getByRole('option').first().waitFor();
     await showKeysOf.press('Escape');
     assert.equal(await showKeysOf.getAttribute('aria-expanded'), 'false');
     assert.equal(await showKeysOf.inputValue(), label);
@@ -617,7 +560,7 @@ describe('web console', { skip: browserSkipReason() }, () => {
     await createKeyFor(userUid, 'steady-1');
     await createKeyFor(userUid, 'steady-2');
     // Chromium's Layout Instability API: every shift not caused by the person's own input.
-    await page.addInitScript(() => {
+    await suite.page.addInitScript(() => {
       (window as any).__shifts = [];
       new PerformanceObserver((list) => {
         for (const e of list.getEntries() as any[]) if (!e.hadRecentInput) (window as any).__shifts.push({ value: e.value, at: location.pathname, sources: (e.sources ?? []).map((s: any) => [s.node?.nodeName, JSON.stringify(s.previousRect), JSON.stringify(s.currentRect)]) });
@@ -625,19 +568,19 @@ describe('web console', { skip: browserSkipReason() }, () => {
     });
     await logIn(ADMIN);
     await openTenantApiKeys();
-    await page.getByRole('button', { name: /^Actions for / }).first().waitFor();
-    await page.getByRole('button', { name: 'User Menu' }).click();
-    await page.getByRole('menuitem', { name: 'My API Keys' }).click();
-    await page.getByRole('heading', { name: 'My API Keys' }).waitFor();
-    await page.waitForTimeout(300);
-    const shifts: { value: number; sources: string[] }[] = await page.evaluate(() => (window as any).__shifts);
+    await suite.page.getByRole('button', { name: /^Actions for / }).first().waitFor();
+    await suite.page.getByRole('button', { name: 'User Menu' }).click();
+    await suite.page.getByRole('menuitem', { name: 'My API Keys' }).click();
+    await suite.page.getByRole('heading', { name: 'My API Keys' }).waitFor();
+    await suite.page.waitForTimeout(300);
+    const shifts: { value: number; sources: string[] }[] = await suite.page.evaluate(() => (window as any).__shifts);
     const total = shifts.reduce((sum, s) => sum + s.value, 0);
     assert.ok(total < 0.01, `cumulative layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
   });
 
   it('refuses cookie-authenticated writes without the CSRF token', async () => {
     await logIn(USER);
-    const result = await page.evaluate(async () => {
+    const result = await suite.page.evaluate(async () => {
       const res = await fetch('/v1/apiKeys', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -4,66 +4,32 @@
  * process on each database: what the person sees, and what the API then accepts and refuses.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { browserSkipReason, launch, screenshot, logIn as signInOnPage } from './helpers/browser.js';
-import { databases, type TestDatabase } from './helpers/databases.js';
-import { http, type ServerProcess, startServer } from './helpers/server.js';
+import { describe, it } from 'node:test';
+import type { Locator } from 'playwright-core';
+import { browserSkipReason, CONSOLE_ADMIN as ADMIN, consoleSuite, screenshot } from './helpers/browser.js';
+import { databases } from './helpers/databases.js';
+import { http } from './helpers/server.js';
 
-const ADMIN = { email: 'admin@keyward.local', password: 'keeper-password-1' };
 const SUCCESS = 'Your password was changed. Your other sessions were signed out.';
 
 for (const factory of databases()) {
   describe(`console password change and reset [${factory.name}]`, { skip: browserSkipReason() }, () => {
-    let db: TestDatabase;
-    let server: ServerProcess;
-    let browser: Browser;
-    let context: BrowserContext;
-    let page: Page;
-    let adminToken: string;
-
-    const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: adminToken }) =>
-      http(`${server.url}${path}`, { method, headers, body });
-    const signIn = (email: string, password: string) => http(`${server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: email, password } });
+    const suite = consoleSuite({ secret: 'console-password-secret-0123', database: factory });
+    const { api, createUser, logIn, openTenantSettings } = suite;
+    const signIn = (email: string, password: string) => http(`${suite.server.url}/v1/auth/authenticate?setCookie=false`, { method: 'POST', body: { emailId: email, password } });
     const tokenStatus = async (token: string) => (await api('GET', '/v1/users/info', undefined, { Authorization: token })).status;
-    /** A user of their own for each test, so that one test's guesses and sessions never reach another's. */
-    const createUser = async (local: string, password: string) => {
-      const who = { email: `${local}@example.com`, password };
-      const res = await api('POST', '/v1/users', { spec: { emailId: who.email, firstName: local[0]!.toUpperCase() + local.slice(1), lastName: 'Tester', password } });
-      assert.equal(res.status, 201, JSON.stringify(res.body));
-      return { ...who, uid: res.body.uid as string };
-    };
     const isFocused = (locator: Locator) => locator.evaluate((el) => el === document.activeElement);
-    const focusInside = (role: string) => page.evaluate((r) => (document.activeElement as HTMLElement | null)?.closest(`[role=${r}]`) !== null, role);
+    const focusInside = (role: string) => suite.page.evaluate((r) => (document.activeElement as HTMLElement | null)?.closest(`[role=${r}]`) !== null, role);
     const noSidewaysScroll = async () => {
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const overflow = await suite.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `the page does not scroll sideways (${overflow}px)`);
     };
 
-    before(async () => {
-      db = await factory.create();
-      server = await startServer({ env: { KEYWARD_DATABASE_URL: db.url, KEYWARD_SECRET: 'console-password-secret-0123', KEYWARD_ADMIN_PASSWORD: ADMIN.password } });
-      adminToken = (await signIn(ADMIN.email, ADMIN.password)).body.Authorization;
-      browser = await launch();
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.stop();
-      await db?.drop();
-    });
-    beforeEach(async () => {
-      await context?.close();
-      context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      page = await context.newPage();
-    });
-
-    const logIn = (who: { email: string; password: string }) => signInOnPage(page, server.url, who);
-
     /** User Menu → Change password; returns the dialog, checked to have taken focus. */
     async function openChangePassword(): Promise<Locator> {
-      await page.getByRole('button', { name: 'User Menu' }).click();
-      await page.getByRole('menuitem', { name: 'Change password' }).click();
-      const dialog = page.getByRole('dialog', { name: 'Change password' });
+      await suite.page.getByRole('button', { name: 'User Menu' }).click();
+      await suite.page.getByRole('menuitem', { name: 'Change password' }).click();
+      const dialog = suite.page.getByRole('dialog', { name: 'Change password' });
       await dialog.waitFor();
       assert.ok(await isFocused(dialog.getByLabel('Current password')), 'focus moves to the first field');
       return dialog;
@@ -83,9 +49,9 @@ for (const factory of databases()) {
       assert.equal(await tokenStatus(otherToken), 200, 'the token from another sign-in works before the change');
 
       await logIn(dana);
-      await page.getByRole('button', { name: 'User Menu' }).click();
-      assert.deepEqual(await page.getByRole('menuitem').allTextContents(), ['My API Keys', 'Change password', 'Log out']);
-      await page.keyboard.press('Escape');
+      await suite.page.getByRole('button', { name: 'User Menu' }).click();
+      assert.deepEqual(await suite.page.getByRole('menuitem').allTextContents(), ['My API Keys', 'Change password', 'Log out']);
+      await suite.page.keyboard.press('Escape');
 
       const dialog = await openChangePassword();
       assert.match((await dialog.textContent()) ?? '', /At least 12 characters/, 'the length rule is shown as a hint');
@@ -94,36 +60,36 @@ for (const factory of databases()) {
       await dialog.getByLabel('Current password').fill(dana.password);
       await dialog.getByLabel('New password', { exact: true }).fill(NEW);
       await dialog.getByLabel('Confirm new password').fill(NEW);
-      await screenshot(page, `password-change-dialog-${factory.name}`);
+      await screenshot(suite.page, `password-change-dialog-${factory.name}`);
       await dialog.getByRole('button', { name: 'Change password' }).click();
-      await page.getByRole('status').filter({ hasText: SUCCESS }).waitFor();
+      await suite.page.getByRole('status').filter({ hasText: SUCCESS }).waitFor();
       await dialog.waitFor({ state: 'detached' });
-      assert.ok(await isFocused(page.getByRole('button', { name: 'User Menu' })), 'focus returns to the User Menu');
-      await screenshot(page, `password-changed-${factory.name}`);
+      assert.ok(await isFocused(suite.page.getByRole('button', { name: 'User Menu' })), 'focus returns to the User Menu');
+      await screenshot(suite.page, `password-changed-${factory.name}`);
 
       assert.equal((await signIn(dana.email, dana.password)).status, 401, 'the old password is refused');
       assert.equal((await signIn(dana.email, NEW)).status, 200, 'the new password signs in');
       assert.equal(await tokenStatus(otherToken), 401, 'the session from the other sign-in has ended');
 
       // This browser's session goes on: a fresh page load, and a request with its cookie.
-      await page.reload();
-      await page.getByRole('heading', { name: 'My API Keys' }).waitFor();
-      assert.equal(await page.getByRole('button', { name: 'Log in' }).count(), 0);
-      assert.equal(await page.evaluate(async () => (await fetch('/v1/users/info')).status), 200);
+      await suite.page.reload();
+      await suite.page.getByRole('heading', { name: 'My API Keys' }).waitFor();
+      assert.equal(await suite.page.getByRole('button', { name: 'Log in' }).count(), 0);
+      assert.equal(await suite.page.evaluate(async () => (await fetch('/v1/users/info')).status), 200);
     });
 
     it('the form says what is wrong: too short, the name part, a mismatched confirmation, a wrong current password', async () => {
       const fox = await createUser('fox', 'mulder-password-1');
       await logIn(fox);
       const patches: string[] = [];
-      page.on('request', (r) => {
+      suite.page.on('request', (r) => {
         if (r.method() === 'PATCH') patches.push(r.url());
       });
       const dialog = await openChangePassword();
 
       await fillChange(dialog, fox.password, 'short-pw', 'short-pw');
       await dialog.getByRole('alert').filter({ hasText: 'The password must be at least 12 characters long.' }).waitFor();
-      await screenshot(page, `password-change-too-short-${factory.name}`);
+      await screenshot(suite.page, `password-change-too-short-${factory.name}`);
 
       await fillChange(dialog, fox.password, 'fox-and-friends-1');
       await dialog.getByRole('alert').filter({ hasText: 'must not contain the name part of the email address' }).waitFor();
@@ -132,22 +98,22 @@ for (const factory of databases()) {
       await fillChange(dialog, fox.password, 'long-enough-pass-1', 'long-enough-pass-2');
       await dialog.getByRole('alert').filter({ hasText: 'The new password and its confirmation do not match.' }).waitFor();
       assert.equal(patches.length, 2, 'a mismatch is caught before anything is sent');
-      await screenshot(page, `password-change-mismatch-${factory.name}`);
+      await screenshot(suite.page, `password-change-mismatch-${factory.name}`);
 
       await fillChange(dialog, 'not-my-password-1', 'long-enough-pass-1');
       await dialog.getByRole('alert').filter({ hasText: 'The email or current password is incorrect.' }).waitFor();
       assert.equal(patches.length, 3);
       // The 401 is this form's refusal, not a lost session: the person is still here, signed in.
-      assert.equal(await page.getByRole('button', { name: 'Log in' }).count(), 0);
+      assert.equal(await suite.page.getByRole('button', { name: 'Log in' }).count(), 0);
       assert.ok(await dialog.isVisible());
-      await screenshot(page, `password-change-wrong-current-${factory.name}`);
+      await screenshot(suite.page, `password-change-wrong-current-${factory.name}`);
 
       // Keyboard: Tab stays in the dialog, Escape closes it and focus goes back to the User Menu.
-      for (let i = 0; i < 10; i++) await page.keyboard.press('Tab');
+      for (let i = 0; i < 10; i++) await suite.page.keyboard.press('Tab');
       assert.ok(await focusInside('dialog'), 'Tab stays inside the dialog');
-      await page.keyboard.press('Escape');
+      await suite.page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'detached' });
-      assert.ok(await isFocused(page.getByRole('button', { name: 'User Menu' })), 'focus returns to the User Menu');
+      assert.ok(await isFocused(suite.page.getByRole('button', { name: 'User Menu' })), 'focus returns to the User Menu');
 
       assert.equal((await signIn(fox.email, fox.password)).status, 200, 'nothing was changed: the old password still signs in');
       assert.equal((await signIn(fox.email, 'long-enough-pass-1')).status, 401);
@@ -160,7 +126,7 @@ for (const factory of databases()) {
       // (its device cookie), with a budget of its own.
       for (let i = 0; i < 5; i++) assert.equal((await signIn(gus.email, `wrong-guess-${i}-xxxx`)).status, 401);
       // The device's own five free failures are used up in this browser.
-      const statuses = await page.evaluate(async (email) => {
+      const statuses = await suite.page.evaluate(async (email) => {
         const out: number[] = [];
         for (let i = 0; i < 5; i++) {
           const res = await fetch('/v1/auth/authenticate?setCookie=false', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ emailId: email, password: `browser-guess-${i}-xx` }) });
@@ -172,7 +138,7 @@ for (const factory of databases()) {
       const dialog = await openChangePassword();
       await fillChange(dialog, gus.password, 'gumshoe-password-2');
       await dialog.getByRole('alert').filter({ hasText: /Too many failed sign-ins\. Try again in \d+ seconds\./ }).waitFor();
-      assert.equal(await page.getByRole('button', { name: 'Log in' }).count(), 0, 'still signed in');
+      assert.equal(await suite.page.getByRole('button', { name: 'Log in' }).count(), 0, 'still signed in');
     });
 
     it("an admin resets a user's password: the user's sessions end and the new password signs in", async () => {
@@ -182,14 +148,12 @@ for (const factory of databases()) {
       assert.equal(await tokenStatus(waltToken), 200);
 
       await logIn(ADMIN);
-      await page.getByRole('button', { name: 'Tenant Admin' }).click();
-      await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
-      await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
-      await page.getByRole('cell', { name: walt.email, exact: true }).waitFor();
-      assert.equal(await page.getByRole('button', { name: `Reset password for ${ADMIN.email}` }).count(), 0, "no reset on the admin's own row: it would end this session");
+      await openTenantSettings('Users');
+      await suite.page.getByRole('cell', { name: walt.email, exact: true }).waitFor();
+      assert.equal(await suite.page.getByRole('button', { name: `Reset password for ${ADMIN.email}` }).count(), 0, "no reset on the admin's own row: it would end this session");
 
-      await page.getByRole('button', { name: `Reset password for ${walt.email}` }).click();
-      const dialog = page.getByRole('dialog', { name: `Reset password for ${walt.email}` });
+      await suite.page.getByRole('button', { name: `Reset password for ${walt.email}` }).click();
+      const dialog = suite.page.getByRole('dialog', { name: `Reset password for ${walt.email}` });
       await dialog.waitFor();
       assert.ok(await isFocused(dialog.getByLabel('Your password')), 'focus moves to the first field');
       const fill = async (next: string, confirmation = next, own = ADMIN.password) => {
@@ -205,27 +169,27 @@ for (const factory of databases()) {
       // A stolen session alone cannot reset anyone: the admin's own password is asked for.
       await fill(NEW, NEW, 'not-the-admin-password');
       await dialog.getByRole('alert').filter({ hasText: 'Your password is incorrect' }).waitFor();
-      assert.equal(await page.getByRole('button', { name: 'Log in' }).count(), 0, 'a wrong own password is the form\'s refusal, not a lost session');
+      assert.equal(await suite.page.getByRole('button', { name: 'Log in' }).count(), 0, 'a wrong own password is the form\'s refusal, not a lost session');
       assert.equal(await tokenStatus(waltToken), 200, 'refused resets end nothing');
       await fill(NEW);
-      await screenshot(page, `password-reset-dialog-${factory.name}`);
-      await page.getByRole('status').filter({ hasText: `Set a new password for ${walt.email}. Their sessions were ended` }).waitFor();
+      await screenshot(suite.page, `password-reset-dialog-${factory.name}`);
+      await suite.page.getByRole('status').filter({ hasText: `Set a new password for ${walt.email}. Their sessions were ended` }).waitFor();
       await dialog.waitFor({ state: 'detached' });
-      assert.ok(await isFocused(page.getByRole('button', { name: `Reset password for ${walt.email}` })), 'focus returns to the button that opened it');
-      await screenshot(page, `password-reset-done-${factory.name}`);
+      assert.ok(await isFocused(suite.page.getByRole('button', { name: `Reset password for ${walt.email}` })), 'focus returns to the button that opened it');
+      await screenshot(suite.page, `password-reset-done-${factory.name}`);
 
       assert.equal(await tokenStatus(waltToken), 401, "the user's existing token has stopped");
       assert.equal((await signIn(walt.email, walt.password)).status, 401, 'the old password is refused');
       assert.equal((await signIn(walt.email, NEW)).status, 200, 'the new password signs in');
-      await page.reload();
-      await page.getByRole('heading', { name: 'Users' }).waitFor();
-      assert.equal(await page.getByRole('button', { name: 'Log in' }).count(), 0, "the admin's own session goes on");
+      await suite.page.reload();
+      await suite.page.getByRole('heading', { name: 'Users' }).waitFor();
+      assert.equal(await suite.page.getByRole('button', { name: 'Log in' }).count(), 0, "the admin's own session goes on");
     });
 
     it('the dialogs fit a phone: no sideways scroll at 390 px, and no layout shift', async () => {
       const pat = await createUser('pat', 'phone-password-01');
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.addInitScript(() => {
+      await suite.page.setViewportSize({ width: 390, height: 844 });
+      await suite.page.addInitScript(() => {
         (window as any).__shifts = [];
         new PerformanceObserver((list) => {
           for (const e of list.getEntries() as any[]) if (!e.hadRecentInput) (window as any).__shifts.push({ value: e.value, at: location.pathname });
@@ -237,20 +201,20 @@ for (const factory of databases()) {
       await fillChange(change, 'not-the-password-1', 'some-new-password-1');
       await change.getByRole('alert').waitFor();
       await noSidewaysScroll();
-      await screenshot(page, `phone-password-change-${factory.name}`);
-      await page.keyboard.press('Escape');
+      await screenshot(suite.page, `phone-password-change-${factory.name}`);
+      await suite.page.keyboard.press('Escape');
 
-      await page.goto(`${server.url}/tenant/settings/users`);
-      await page.getByRole('button', { name: `Reset password for ${pat.email}` }).click();
-      await page.getByRole('dialog', { name: `Reset password for ${pat.email}` }).waitFor();
+      await suite.page.goto(`${suite.server.url}/tenant/settings/users`);
+      await suite.page.getByRole('button', { name: `Reset password for ${pat.email}` }).click();
+      await suite.page.getByRole('dialog', { name: `Reset password for ${pat.email}` }).waitFor();
       await noSidewaysScroll();
-      await screenshot(page, `phone-password-reset-${factory.name}`);
-      await page.keyboard.press('Escape');
+      await screenshot(suite.page, `phone-password-reset-${factory.name}`);
+      await suite.page.keyboard.press('Escape');
       await noSidewaysScroll();
-      await screenshot(page, `phone-users-${factory.name}`);
+      await screenshot(suite.page, `phone-users-${factory.name}`);
 
-      await page.waitForTimeout(300);
-      const shifts: { value: number; at: string }[] = await page.evaluate(() => (window as any).__shifts);
+      await suite.page.waitForTimeout(300);
+      const shifts: { value: number; at: string }[] = await suite.page.evaluate(() => (window as any).__shifts);
       const total = shifts.reduce((sum, s) => sum + s.value, 0);
       assert.ok(total < 0.01, `cumulative layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
     });

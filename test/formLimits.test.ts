@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { limits } from '../src/domain/limits.js';
-import { browserSkipReason, launch } from './helpers/browser.js';
+import { browserSkipReason, CONSOLE_ADMIN as ADMIN, launch, logIn, openMyApiKeys, openTenantSettings } from './helpers/browser.js';
 import { type ServerProcess, startServer } from './helpers/server.js';
-
-const ADMIN = { email: 'admin@keyward.local', password: 'keeper-password-1' };
 
 describe('console form limits', { skip: browserSkipReason() }, () => {
   let server: ServerProcess;
@@ -25,11 +23,7 @@ describe('console form limits', { skip: browserSkipReason() }, () => {
     server = await startServer({ cwd: dir, env: { KEYWARD_DATABASE_URL: '', KEYWARD_SECRET: 'form-limits-secret-0123456', KEYWARD_ADMIN_PASSWORD: ADMIN.password } });
     browser = await launch();
     page = await (await browser.newContext()).newPage();
-    await page.goto(server.url);
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'User Menu' }).waitFor();
+    await logIn(page, server.url, ADMIN);
   });
   // Each test starts from a fresh page (the session cookie stays), whatever the last one left open.
   beforeEach(async () => {
@@ -50,8 +44,7 @@ describe('console form limits', { skip: browserSkipReason() }, () => {
   }
 
   it('the API key form: name and description', async () => {
-    await page.getByRole('button', { name: 'User Menu' }).click();
-    await page.getByRole('menuitem', { name: 'My API Keys' }).click();
+    await openMyApiKeys(page);
     await page.getByRole('button', { name: 'Add New API key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add New API key' });
     assert.deepEqual(await attributes(dialog.getByLabel('API Key Name'), limits.apiKey.name), limits.apiKey.name);
@@ -59,9 +52,7 @@ describe('console form limits', { skip: browserSkipReason() }, () => {
   });
 
   it('the user form: email, names and the password policy', async () => {
-    await page.getByRole('button', { name: 'Tenant Admin' }).click();
-    await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Users' }).click();
+    await openTenantSettings(page, 'Users');
     await page.getByRole('button', { name: 'Add User' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add User' });
     assert.deepEqual(await attributes(dialog.getByLabel('Email'), limits.user.email), limits.user.email);
@@ -71,9 +62,7 @@ describe('console form limits', { skip: browserSkipReason() }, () => {
   });
 
   it('the scope form: name and description', async () => {
-    await page.getByRole('button', { name: 'Tenant Admin' }).click();
-    await page.getByRole('navigation', { name: 'Main Menu' }).getByRole('link', { name: 'Tenant Settings' }).click();
-    await page.getByRole('navigation', { name: 'Tenant Settings Menu' }).getByRole('link', { name: 'Scopes' }).click();
+    await openTenantSettings(page, 'Scopes');
     await page.getByRole('button', { name: 'Add scope' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add scope' });
     assert.deepEqual(await attributes(dialog.getByLabel('Name'), limits.scope.name), limits.scope.name);

@@ -152,17 +152,20 @@ describe('routeRulesProblem', () => {
   });
 });
 
-/** The naive reference: each rule's glob matched against the path on its own, in order. */
-function naiveMatch(rules: RouteRule[], method: string, path: string): number | undefined {
-  const segments = path.split('/').filter((s) => s !== '').map((s) => s.toLowerCase());
+/**
+ * The naive reference over segments: each rule's glob matched against the segments on its own, in
+ * order. Globs cannot hold empty or dot segments, so only wildcards match them.
+ */
+function naiveMatchSegments(rules: RouteRule[], method: string, segments: string[]): number | undefined {
+  const lower = segments.map((s) => s.toLowerCase());
   const globMatches = (glob: string[], at: number, i: number): boolean => {
-    if (at === glob.length) return i === segments.length;
+    if (at === glob.length) return i === lower.length;
     if (glob[at] === '**') {
-      for (let j = i; j <= segments.length; j++) if (globMatches(glob, at + 1, j)) return true;
+      for (let j = i; j <= lower.length; j++) if (globMatches(glob, at + 1, j)) return true;
       return false;
     }
-    if (i === segments.length) return false;
-    return (glob[at] === '*' || glob[at].toLowerCase() === segments[i]) && globMatches(glob, at + 1, i + 1);
+    if (i === lower.length) return false;
+    return (glob[at] === '*' || glob[at].toLowerCase() === lower[i]) && globMatches(glob, at + 1, i + 1);
   };
   const m = method.toUpperCase();
   for (let index = 0; index < rules.length; index++) {
@@ -171,6 +174,11 @@ function naiveMatch(rules: RouteRule[], method: string, path: string): number | 
     if (methodOk && globMatches(r.path.split('/').filter((s) => s !== ''), 0, 0)) return index;
   }
   return undefined;
+}
+
+/** The naive reference for a path: its non-empty segments, as match() reads a normalised path. */
+function naiveMatch(rules: RouteRule[], method: string, path: string): number | undefined {
+  return naiveMatchSegments(rules, method, path.split('/').filter((s) => s !== ''));
 }
 
 describe('trie matching', () => {
@@ -283,24 +291,3 @@ describe('bounded matching: hostile rules', () => {
     assert.equal(routeRulesProblem(config([rule(`/${Array(32).fill('a').join('/')}/`)])), undefined, 'a trailing slash is not a segment');
   });
 });
-
-/** The naive reference over segments: globs cannot hold empty or dot segments, so only wildcards match them. */
-function naiveMatchSegments(rules: RouteRule[], method: string, segments: string[]): number | undefined {
-  const lower = segments.map((s) => s.toLowerCase());
-  const globMatches = (glob: string[], at: number, i: number): boolean => {
-    if (at === glob.length) return i === lower.length;
-    if (glob[at] === '**') {
-      for (let j = i; j <= lower.length; j++) if (globMatches(glob, at + 1, j)) return true;
-      return false;
-    }
-    if (i === lower.length) return false;
-    return (glob[at] === '*' || glob[at].toLowerCase() === lower[i]) && globMatches(glob, at + 1, i + 1);
-  };
-  const m = method.toUpperCase();
-  for (let index = 0; index < rules.length; index++) {
-    const r = rules[index];
-    const methodOk = r.methods.includes('*') || r.methods.includes(m) || (m === 'HEAD' && r.methods.includes('GET'));
-    if (methodOk && globMatches(r.path.split('/').filter((s) => s !== ''), 0, 0)) return index;
-  }
-  return undefined;
-}

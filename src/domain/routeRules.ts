@@ -189,15 +189,19 @@ class TrieNode {
   }
 }
 
-/** ASCII letters to lower case; everything else as it is (see the module comment). */
-function asciiLower(text: string): string {
+/**
+ * `text` with the ASCII letters from `first` to `last` (one case) moved by `shift` to the other
+ * case; everything else as it is (see the module comment). Text with none of them, as most is,
+ * comes back as it is, without a copy.
+ */
+function asciiCase(text: string, first: number, last: number, shift: number): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) {
+    if (c >= first && c <= last) {
       let out = text.slice(0, i);
       for (let j = i; j < text.length; j++) {
         const d = text.charCodeAt(j);
-        out += d >= 0x41 && d <= 0x5a ? String.fromCharCode(d + 32) : text[j];
+        out += d >= first && d <= last ? String.fromCharCode(d + shift) : text[j];
       }
       return out;
     }
@@ -205,20 +209,10 @@ function asciiLower(text: string): string {
   return text;
 }
 
-function asciiUpper(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x61 && c <= 0x7a) {
-      let out = text.slice(0, i);
-      for (let j = i; j < text.length; j++) {
-        const d = text.charCodeAt(j);
-        out += d >= 0x61 && d <= 0x7a ? String.fromCharCode(d - 32) : text[j];
-      }
-      return out;
-    }
-  }
-  return text;
-}
+/** ASCII letters to lower case, A-Z to a-z. */
+const asciiLower = (text: string): string => asciiCase(text, 0x41, 0x5a, 32);
+/** ASCII letters to upper case, a-z to A-Z. */
+const asciiUpper = (text: string): string => asciiCase(text, 0x61, 0x7a, -32);
 
 /** Numbers the matching steps, so a node knows whether the current step has added it. */
 let step = 0;

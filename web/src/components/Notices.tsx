@@ -21,3 +21,16 @@ export function Notices(props: { notice: Notice | null; onDismiss: () => void })
     </>
   );
 }
+
+/**
+ * Runs one action a person asked for and says how it went: `done` as a status, or `failed` and
+ * the server's words as an alert. It does not throw, so the page reads its table again either way.
+ */
+export async function runAndNotify(notify: (n: Notice) => void, action: () => Promise<unknown>, done: string, failed: string): Promise<void> {
+  try {
+    await action();
+    notify({ kind: 'status', text: done });
+  } catch (err) {
+    notify({ kind: 'error', text: `${failed}: ${(err as Error).message}` });
+  }
+}

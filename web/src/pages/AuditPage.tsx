@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../api';
+import { DataTable } from '../components/DataTable';
 import { ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError } from '../components/useSubmit';
 import { formatDateTime } from '../format';
@@ -26,33 +27,20 @@ export function AuditPage() {
         <h1 id="audit-title">Audit Logs</h1>
       </div>
       <FormError error={list.error && `Could not load the audit log: ${list.error}`} />
-      <div className="table-wrap">
-        <table aria-labelledby="audit-title">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Action</th>
-              <th scope="col">Resource</th>
-              <th scope="col">By</th>
-              <th scope="col">Address</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries?.map((e) => (
-              <tr key={e.metadata.uid}>
-                <td>{formatDateTime(e.metadata.creationTimestamp)}</td>
-                <td>{ACTIONS[e.spec.action] ?? e.spec.action}</td>
-                <td>{e.spec.resource.name}</td>
-                <td>
-                  {e.spec.actor.emailId ?? '—'}
-                  {e.spec.actor.apiKeyUid && <span className="muted"> (with an API key)</span>}
-                </td>
-                <td>{e.spec.address}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable labelledBy="audit-title" columns={['Time', 'Action', 'Resource', 'By', 'Address']}>
+        {entries?.map((e) => (
+          <tr key={e.metadata.uid}>
+            <td>{formatDateTime(e.metadata.creationTimestamp)}</td>
+            <td>{ACTIONS[e.spec.action] ?? e.spec.action}</td>
+            <td>{e.spec.resource.name}</td>
+            <td>
+              {e.spec.actor.emailId ?? '—'}
+              {e.spec.actor.apiKeyUid && <span className="muted"> (with an API key)</span>}
+            </td>
+            <td>{e.spec.address}</td>
+          </tr>
+        ))}
+      </DataTable>
       {entries && list.hasMore && <ShowMore shown={entries.length} total={list.total} noun="audit entries" onClick={() => void list.showMore()} />}
     </section>
   );

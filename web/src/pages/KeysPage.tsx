@@ -5,12 +5,13 @@
  */
 import { useState } from 'react';
 import { type ApiKey, api } from '../api';
+import { DataTable } from '../components/DataTable';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
 import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
 import { type PickedUser, UserPicker } from '../components/UserPicker';
 import { FormError } from '../components/useSubmit';
-import type { Notice } from '../components/Notices';
+import { type Notice, runAndNotify } from '../components/Notices';
 import { formatDate, formatDateTime, fullName } from '../format';
 import { describeScopes } from '../scopes';
 import type { Session } from '../session';
@@ -29,22 +30,17 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
 
   const setActive = async (key: ApiKey, isActive: boolean) => {
     const name = key.metadata.name;
-    try {
-      await api('PATCH', `/v1/apiKeys/${key.metadata.uid}`, { isActive });
-      notify({ kind: 'status', text: isActive ? `Re-activated API key ${name}.` : `Revoked API key ${name}. It can no longer be used.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not ${isActive ? 're-activate' : 'revoke'} API key ${name}: ${(err as Error).message}` });
-    }
+    await runAndNotify(
+      notify,
+      () => api('PATCH', `/v1/apiKeys/${key.metadata.uid}`, { isActive }),
+      isActive ? `Re-activated API key ${name}.` : `Revoked API key ${name}. It can no longer be used.`,
+      `Could not ${isActive ? 're-activate' : 'revoke'} API key ${name}`,
+    );
     await load();
   };
 
   const remove = async (key: ApiKey) => {
-    try {
-      await api('DELETE', `/v1/apiKeys/${key.metadata.uid}`);
-      notify({ kind: 'status', text: `Deleted API key ${key.metadata.name}.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not delete API key ${key.metadata.name}: ${(err as Error).message}` });
-    }
+    await runAndNotify(notify, () => api('DELETE', `/v1/apiKeys/${key.metadata.uid}`), `Deleted API key ${key.metadata.name}.`, `Could not delete API key ${key.metadata.name}`);
     setOpen(null);
     await load();
   };
@@ -53,7 +49,6 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
   // Allowed addresses only when a key shown has some: most keys work from anywhere, and the table
   // keeps its actions in view without a sideways scroll.
   const showCidrs = keys?.some((k) => (k.spec.allowedCidrs?.length ?? 0) > 0) ?? false;
-  const columns = 7 + (scope === 'tenant' ? 1 : 0) + (showCidrs ? 1 : 0);
   return (
     <section aria-labelledby="keys-title" className="page">
       <div className="page-head">
@@ -64,67 +59,43 @@ export function KeysPage(props: { scope: 'user' | 'tenant'; session: Session; no
       </div>
       {scope === 'tenant' && <UserPicker label="Show keys of" emptyLabel="All users" inline value={filter} onChange={setFilter} />}
       <FormError error={list.error && `Could not load the API keys: ${list.error}`} />
-      <div className="table-wrap">
-        <table aria-labelledby="keys-title">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Description</th>
-              {scope === 'tenant' && <th scope="col">User Name</th>}
-              <th scope="col">Expiration Date</th>
-              <th scope="col">Active</th>
-              <th scope="col">Last Used</th>
-              <th scope="col">Scopes</th>
-              {showCidrs && <th scope="col">Allowed addresses</th>}
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys === null && !list.error && (
-              <tr>
-                <td colSpan={columns}>Loading…</td>
-              </tr>
-            )}
-            {keys?.length === 0 && (
-              <tr>
-                <td colSpan={columns}>No API keys yet. Add one to get started.</td>
-              </tr>
-            )}
-            {keys?.map((k) => (
-              <tr key={k.metadata.uid}>
-                <td>{k.metadata.name}</td>
-                <td className="description">{k.metadata.annotations?.description}</td>
-                {scope === 'tenant' && <td>{fullName(k.spec.user)}</td>}
-                <td>
-                  {formatDate(k.spec.expiry)}
-                  {k.status.isExpired && <span className="badge expired">Expired</span>}
-                </td>
-                <td>
-                  <span className={`badge ${k.status.isActive ? 'active' : 'inactive'}`}>{k.status.isActive ? 'Active' : 'Inactive'}</span>
-                </td>
-                <td>{formatDateTime(k.status.lastUsedTimestamp)}</td>
-                <td className="scopes-cell">{describeScopes(k.spec.scopes)}</td>
-                {showCidrs && <td className="cidrs-cell">{k.spec.allowedCidrs?.length ? k.spec.allowedCidrs.join(', ') : <span className="muted">Any</span>}</td>}
-                <td className="row-actions">
-                  <Menu
-                    label={`Actions for ${k.metadata.name}`}
-                    buttonContent={<span aria-hidden="true">⋮</span>}
-                    items={[
-                      { label: 'Edit', onSelect: () => setOpen({ kind: 'edit', key: k }) },
-                      k.status.isActive
-                        ? { label: 'Revoke', onSelect: () => void setActive(k, false) }
-                        : { label: 'Re-activate', onSelect: () => void setActive(k, true) },
-                      { label: 'Delete', onSelect: () => setOpen({ kind: 'delete', key: k }) },
-                    ]}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        labelledBy="keys-title"
+        columns={['Name', 'Description', scope === 'tenant' && 'User Name', 'Expiration Date', 'Active', 'Last Used', 'Scopes', showCidrs && 'Allowed addresses']}
+        actions
+        message={keys === null && !list.error ? 'Loading…' : keys?.length === 0 && 'No API keys yet. Add one to get started.'}
+      >
+        {keys?.map((k) => (
+          <tr key={k.metadata.uid}>
+            <td>{k.metadata.name}</td>
+            <td className="description">{k.metadata.annotations?.description}</td>
+            {scope === 'tenant' && <td>{fullName(k.spec.user)}</td>}
+            <td>
+              {formatDate(k.spec.expiry)}
+              {k.status.isExpired && <span className="badge expired">Expired</span>}
+            </td>
+            <td>
+              <span className={`badge ${k.status.isActive ? 'active' : 'inactive'}`}>{k.status.isActive ? 'Active' : 'Inactive'}</span>
+            </td>
+            <td>{formatDateTime(k.status.lastUsedTimestamp)}</td>
+            <td className="scopes-cell">{describeScopes(k.spec.scopes)}</td>
+            {showCidrs && <td className="cidrs-cell">{k.spec.allowedCidrs?.length ? k.spec.allowedCidrs.join(', ') : <span className="muted">Any</span>}</td>}
+            <td className="row-actions">
+              <Menu
+                label={`Actions for ${k.metadata.name}`}
+                buttonContent={<span aria-hidden="true">⋮</span>}
+                items={[
+                  { label: 'Edit', onSelect: () => setOpen({ kind: 'edit', key: k }) },
+                  k.status.isActive
+                    ? { label: 'Revoke', onSelect: () => void setActive(k, false) }
+                    : { label: 'Re-activate', onSelect: () => void setActive(k, true) },
+                  { label: 'Delete', onSelect: () => setOpen({ kind: 'delete', key: k }) },
+                ]}
+              />
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {keys && list.hasMore && <ShowMore shown={keys.length} total={list.total} noun="API keys" onClick={() => void list.showMore()} />}
       {open?.kind === 'create' && (
         <CreateKeyDialog

@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import { api, type AuthRoutes } from '../api';
+import { DataTable } from '../components/DataTable';
 import { FormError } from '../components/useSubmit';
 
 const MODES: Record<AuthRoutes['mode'], string> = {
@@ -50,34 +51,17 @@ export function RouteRulesPage() {
             <dt>Default</dt>
             <dd>{DEFAULTS[routes.default] ?? routes.default}</dd>
           </dl>
-          <div className="table-wrap">
-            <table aria-label="Rules">
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Methods</th>
-                  <th scope="col">Path</th>
-                  <th scope="col">Require</th>
-                </tr>
-              </thead>
-              <tbody>
-                {routes.rules.length === 0 && (
-                  <tr>
-                    <td colSpan={4}>No rules: the default applies to every request.</td>
-                  </tr>
-                )}
-                {routes.rules.map((rule, i) => (
-                  // A rule has no identity but its place (first match wins), so the index is its key.
-                  <tr key={i}>
-                    <td>{i + 1}</td>
-                    <td className="mono">{rule.methods.join(', ')}</td>
-                    <td className="mono">{rule.path}</td>
-                    <td className="mono">{rule.require}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="Rules" columns={['#', 'Methods', 'Path', 'Require']} message={routes.rules.length === 0 && 'No rules: the default applies to every request.'}>
+            {routes.rules.map((rule, i) => (
+              // A rule has no identity but its place (first match wins), so the index is its key.
+              <tr key={i}>
+                <td>{i + 1}</td>
+                <td className="mono">{rule.methods.join(', ')}</td>
+                <td className="mono">{rule.path}</td>
+                <td className="mono">{rule.require}</td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       )}
     </section>

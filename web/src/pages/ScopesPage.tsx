@@ -6,8 +6,9 @@
  */
 import { useCallback, useEffect, useId, useState } from 'react';
 import { api, type Scope } from '../api';
+import { DataTable } from '../components/DataTable';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
-import type { Notice } from '../components/Notices';
+import { type Notice, runAndNotify } from '../components/Notices';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { limits } from '../limits';
 import { scopeNameProblem } from '../scopes';
@@ -95,12 +96,7 @@ export function ScopesPage(props: { notify: (n: Notice) => void }) {
   useEffect(() => void load(), [load]);
 
   const remove = async (scope: Scope) => {
-    try {
-      await api('DELETE', scopePath(scope.name));
-      notify({ kind: 'status', text: `Deleted scope ${scope.name}.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not delete scope ${scope.name}: ${(err as Error).message}` });
-    }
+    await runAndNotify(notify, () => api('DELETE', scopePath(scope.name)), `Deleted scope ${scope.name}.`, `Could not delete scope ${scope.name}`);
     setOpen(null);
     await load();
   };
@@ -118,47 +114,28 @@ export function ScopesPage(props: { notify: (n: Notice) => void }) {
         forward-auth check.
       </p>
       <FormError error={error && `Could not load the scopes: ${error}`} />
-      <div className="table-wrap">
-        <table aria-labelledby="scopes-title">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Description</th>
-              <th scope="col">Built-in</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {scopes === null && !error && (
-              <tr>
-                <td colSpan={4}>Loading…</td>
-              </tr>
-            )}
-            {scopes?.map((s) => (
-              <tr key={s.name}>
-                <td className="mono">{s.name}</td>
-                <td className="description">{s.description}</td>
-                <td>{s.builtIn ? 'Yes' : 'No'}</td>
-                <td className="row-actions">
-                  {/* Keyward's own scopes are part of its API: they are neither renamed nor removed. */}
-                  {!s.builtIn && (
-                    <>
-                      <button type="button" className="link" aria-label={`Edit scope ${s.name}`} onClick={() => setOpen({ kind: 'edit', scope: s })}>
-                        Edit
-                      </button>
-                      <button type="button" className="link danger" aria-label={`Delete scope ${s.name}`} onClick={() => setOpen({ kind: 'delete', scope: s })}>
-                        Delete
-                      </button>
-                    </>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable labelledBy="scopes-title" columns={['Name', 'Description', 'Built-in']} actions message={scopes === null && !error && 'Loading…'}>
+        {scopes?.map((s) => (
+          <tr key={s.name}>
+            <td className="mono">{s.name}</td>
+            <td className="description">{s.description}</td>
+            <td>{s.builtIn ? 'Yes' : 'No'}</td>
+            <td className="row-actions">
+              {/* Keyward's own scopes are part of its API: they are neither renamed nor removed. */}
+              {!s.builtIn && (
+                <>
+                  <button type="button" className="link" aria-label={`Edit scope ${s.name}`} onClick={() => setOpen({ kind: 'edit', scope: s })}>
+                    Edit
+                  </button>
+                  <button type="button" className="link danger" aria-label={`Delete scope ${s.name}`} onClick={() => setOpen({ kind: 'delete', scope: s })}>
+                    Delete
+                  </button>
+                </>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {(open?.kind === 'add' || open?.kind === 'edit') && (
         <ScopeDialog
           scope={open.kind === 'edit' ? open.scope : undefined}

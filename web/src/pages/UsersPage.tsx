@@ -1,7 +1,8 @@
 import { useId, useState } from 'react';
 import { api, isServiceAccount, type User } from '../api';
+import { DataTable } from '../components/DataTable';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
-import type { Notice } from '../components/Notices';
+import { type Notice, runAndNotify } from '../components/Notices';
 import { NEWEST_FIRST, ShowMore, usePagedList } from '../components/usePagedList';
 import { FormError, useSubmit } from '../components/useSubmit';
 import { formatDateTime, fullName } from '../format';
@@ -86,12 +87,7 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
   const [resetting, setResetting] = useState<User | null>(null);
 
   const remove = async (user: User) => {
-    try {
-      await api('DELETE', `/v1/users/${user.metadata.uid}`);
-      notify({ kind: 'status', text: `Deleted user ${user.spec.emailId} and their API keys.` });
-    } catch (err) {
-      notify({ kind: 'error', text: `Could not delete user ${user.spec.emailId}: ${(err as Error).message}` });
-    }
+    await runAndNotify(notify, () => api('DELETE', `/v1/users/${user.metadata.uid}`), `Deleted user ${user.spec.emailId} and their API keys.`, `Could not delete user ${user.spec.emailId}`);
     setDeleting(null);
     await load();
   };
@@ -105,49 +101,33 @@ export function UsersPage(props: { session: Session; notify: (n: Notice) => void
         </button>
       </div>
       <FormError error={list.error && `Could not load the users: ${list.error}`} />
-      <div className="table-wrap">
-        <table aria-labelledby="users-title">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Role</th>
-              <th scope="col">Last Sign-in</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {users?.map((u) => (
-              <tr key={u.metadata.uid}>
-                <td>{fullName(u.spec)}</td>
-                <td>{u.spec.emailId}</td>
-                <td>{isServiceAccount(u) ? <span className="badge service">Service account</span> : 'Person'}</td>
-                <td>{u.spec.roles.includes('tenant-admin') ? 'Tenant admin' : 'User'}</td>
-                <td>{isServiceAccount(u) ? <span className="muted">Cannot sign in</span> : formatDateTime(u.status.lastSignIn)}</td>
-                <td className="row-actions">
-                  {/* Not on the admin's own row: a reset ends every session, this one too; Change password in the User Menu keeps it. */}
-                  {u.metadata.uid !== props.session.userUid && (
-                    <>
-                      {/* A service account has no password to reset. */}
-                      {!isServiceAccount(u) && (
-                        <button type="button" className="link" aria-label={`Reset password for ${u.spec.emailId}`} onClick={() => setResetting(u)}>
-                          Reset password
-                        </button>
-                      )}
-                      <button type="button" className="link danger" aria-label={`Delete user ${u.spec.emailId}`} onClick={() => setDeleting(u)}>
-                        Delete
-                      </button>
-                    </>
+      <DataTable labelledBy="users-title" columns={['Name', 'Email', 'Kind', 'Role', 'Last Sign-in']} actions>
+        {users?.map((u) => (
+          <tr key={u.metadata.uid}>
+            <td>{fullName(u.spec)}</td>
+            <td>{u.spec.emailId}</td>
+            <td>{isServiceAccount(u) ? <span className="badge service">Service account</span> : 'Person'}</td>
+            <td>{u.spec.roles.includes('tenant-admin') ? 'Tenant admin' : 'User'}</td>
+            <td>{isServiceAccount(u) ? <span className="muted">Cannot sign in</span> : formatDateTime(u.status.lastSignIn)}</td>
+            <td className="row-actions">
+              {/* Not on the admin's own row: a reset ends every session, this one too; Change password in the User Menu keeps it. */}
+              {u.metadata.uid !== props.session.userUid && (
+                <>
+                  {/* A service account has no password to reset. */}
+                  {!isServiceAccount(u) && (
+                    <button type="button" className="link" aria-label={`Reset password for ${u.spec.emailId}`} onClick={() => setResetting(u)}>
+                      Reset password
+                    </button>
                   )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                  <button type="button" className="link danger" aria-label={`Delete user ${u.spec.emailId}`} onClick={() => setDeleting(u)}>
+                    Delete
+                  </button>
+                </>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {users && list.hasMore && <ShowMore shown={users.length} total={list.total} noun="users" onClick={() => void list.showMore()} />}
       {adding && (
         <AddUserDialog
