@@ -497,7 +497,9 @@ async function main() {
   if (PARTS.has('scopes')) {
     const { scopesBench } = await import('./scopes.mjs');
     const databases = [{ name: 'SQLite', url: sqliteUrl, key: sqliteKey }, { name: 'PostgreSQL', url: pgDb.url, key: pgKey }];
-    ({ results: scopes } = await scopesBench({ databases, keyward, stop, cpuSeconds, assertServerProcess, connections: CONNECTIONS, duration: DURATION, f }).then((r) => (lines.push(...r.lines), r)));
+    const part = await scopesBench({ databases, keyward, stop, cpuSeconds, assertServerProcess, connections: CONNECTIONS, duration: DURATION, f });
+    lines.push(...part.lines);
+    scopes = part.results;
   }
 
   let prop;
