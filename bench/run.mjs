@@ -27,6 +27,9 @@
  *    owner and function, Keyward against the reference (bench/cpuProfile.mjs);
  *    BENCH_PROFILE_DIR keeps the .cpuprofile files for Chrome's DevTools.
  *
+ * 8. scopes (only when asked for): issue 11's goal, verify with a scope expression and
+ *    forward-auth against 1,000 route rules against a plain verify (bench/scopes.mjs).
+ *
  * BENCH_PARTS picks parts (throughput,propagation,memory,console,flush by default; profile on demand).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -490,6 +493,15 @@ async function main() {
     );
   }
 
+  let scopes;
+  if (PARTS.has('scopes')) {
+    const { scopesBench } = await import('./scopes.mjs');
+    const databases = [{ name: 'SQLite', url: sqliteUrl, key: sqliteKey }, { name: 'PostgreSQL', url: pgDb.url, key: pgKey }];
+    const part = await scopesBench({ databases, keyward, stop, cpuSeconds, assertServerProcess, connections: CONNECTIONS, duration: DURATION, f });
+    lines.push(...part.lines);
+    scopes = part.results;
+  }
+
   let prop;
   if (PARTS.has('propagation')) {
     console.error(`propagation: ${REVOCATIONS} revocations across two instances on PostgreSQL…`);
@@ -598,7 +610,7 @@ async function main() {
   }
 
   console.log(lines.join('\n'));
-  console.log(`\n<!-- ${JSON.stringify({ results, refusals, prop, mem, ui, profile })} -->`);
+  console.log(`\n<!-- ${JSON.stringify({ results, refusals, scopes, prop, mem, ui, profile })} -->`);
 }
 
 try {
