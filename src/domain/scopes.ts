@@ -103,3 +103,9 @@ export function uncovered(held: readonly string[], requested: readonly string[])
   }
   return out;
 }
+
+/** Names for a message, each in quotes: `"a", "b"` (scopes, or networks beside them). */
+export const quotedNames = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
+
+/** `the scope "a"` or `the scopes "a", "b"`, for messages. */
+export const scopesPhrase = (names: readonly string[]) => `${names.length === 1 ? 'the scope' : 'the scopes'} ${quotedNames(names)}`;

@@ -14,6 +14,7 @@ import fp from 'fastify-plugin';
 import { KeywardError } from '../domain/errors.js';
 import type { Principal } from '../domain/model.js';
 import { type Requirement, requirement } from '../domain/scopeExpression.js';
+import { scopesPhrase } from '../domain/scopes.js';
 import type { AuthOutcome, AuthRefused, Presented } from '../service/authenticate.js';
 import type { RequestContext } from '../service/context.js';
 import type { Services } from '../service/services.js';
@@ -90,7 +91,11 @@ export function presentedCredential(request: FastifyRequest): Presented {
   return cookie ? { cookie } : {};
 }
 
-const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
+/** The 403 of a key short of what a request needs, naming every scope it lacks (`missing`, never empty). */
+export const insufficientScope = (missing: readonly string[]) =>
+  new KeywardError('Forbidden', `This API key does not hold ${scopesPhrase(missing)}, which this request needs.`, {
+    details: { reason: 'insufficient_scope', missingScope: missing[0], missing },
+  });
 
 /**
  * The error for a refusal, in words for the credential refused. A wrong key and an unknown key
@@ -105,11 +110,7 @@ export function refusal(outcome: AuthRefused, presented: Presented, address?: st
         details: { reason: 'address_not_allowed' },
       });
     }
-    const missing = outcome.missing ?? [];
-    const what = missing.length === 1 ? `the scope ${quoted(missing)}` : `the scopes ${quoted(missing)}`;
-    return new KeywardError('Forbidden', `This API key does not hold ${what}, which this request needs.`, {
-      details: { reason: 'insufficient_scope', missingScope: missing[0], missing },
-    });
+    return insufficientScope(outcome.missing ?? []);
   }
   if (outcome.code !== 'Unauthorized') return new KeywardError(outcome.code);
   if (presented.apiKey !== undefined) return new KeywardError('Unauthorized', 'The API key is not valid.');

@@ -7,7 +7,7 @@ import { cidrWithin, parseCidr } from '../domain/cidrs.js';
 import { badRequest, KeywardError } from '../domain/errors.js';
 import { limits } from '../domain/limits.js';
 import type { Principal } from '../domain/model.js';
-import { BUILT_IN_SCOPES, grants, scopeNameProblem, scopeResource, uncovered } from '../domain/scopes.js';
+import { BUILT_IN_SCOPES, grants, quotedNames as quoted, scopeNameProblem, scopeResource, scopesPhrase, uncovered } from '../domain/scopes.js';
 import type { Repositories } from '../store/store.js';
 
 const SCOPES_FIELD = 'spec.scopes';
@@ -15,7 +15,6 @@ const CIDRS_FIELD = 'spec.allowedCidrs';
 const BUILT_IN_NAMES = new Set(BUILT_IN_SCOPES.map((s) => s.name));
 const BUILT_IN_RESOURCES = new Set(BUILT_IN_SCOPES.map((s) => scopeResource(s.name)!));
 
-const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
 
 /** Valid scope names, without repeats, in the order given. */
 export function checkScopes(scopes: readonly unknown[]): string[] {
@@ -63,7 +62,7 @@ export function checkHandOut(actor: Principal, requested: { scopes?: readonly st
     if (beyond.length > 0) {
       throw new KeywardError(
         'Forbidden',
-        `This API key cannot give a key ${beyond.length === 1 ? 'the scope' : 'the scopes'} ${quoted(beyond)}: ` +
+        `This API key cannot give a key ${scopesPhrase(beyond)}: ` +
           `a key can hand out only scopes it holds itself (it holds ${quoted(actor.scopes) || 'none'}). Send ${SCOPES_FIELD} within them, or sign in.`,
         { details: { field: SCOPES_FIELD, missingScope: beyond[0], missing: beyond } },
       );
@@ -105,7 +104,7 @@ export function checkMayRevive(actor: Principal, key: { scopes: readonly string[
   if (beyond.length === 0 && outside.length === 0) return;
   const why =
     beyond.length > 0
-      ? `it holds ${beyond.length === 1 ? 'the scope' : 'the scopes'} ${quoted(beyond)}, which this key does not`
+      ? `it holds ${scopesPhrase(beyond)}, which this key does not`
       : `it may be used from ${outside.join(', ')}, outside this key's own allowed addresses (${own!.cidrs.join(', ')})`;
   throw new KeywardError('Forbidden', `This API key cannot ${action} that key: ${why}. A key can keep alive only keys within its own scopes and addresses; sign in to do it.`, {
     details:
@@ -146,7 +145,7 @@ export async function checkKnownScopes(repos: Repositories, tenantUid: string, s
   }
   if (unknown.length > 0) {
     throw badRequest(
-      `${SCOPES_FIELD}: ${unknown.length === 1 ? 'the scope' : 'the scopes'} ${quoted(unknown)} ${unknown.length === 1 ? 'is' : 'are'} unknown. ` +
+      `${SCOPES_FIELD}: ${scopesPhrase(unknown)} ${unknown.length === 1 ? 'is' : 'are'} unknown. ` +
         'Use a built-in scope or one of your tenant\'s (GET /v1/scopes), or have a tenant admin add it (PUT /v1/scopes/{name}).',
       { field: SCOPES_FIELD, unknown },
     );

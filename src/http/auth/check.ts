@@ -22,10 +22,11 @@ import { KeywardError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { CompiledRoutes } from '../../domain/routeRules.js';
 import { type Requirement, requirement } from '../../domain/scopeExpression.js';
+import { scopesPhrase } from '../../domain/scopes.js';
 import type { AuthOutcome, AuthRefused, KeyAuthenticated } from '../../service/authenticate.js';
 import { type OriginalRequest, type RouteRefusal, type RouteVerdict, routeRefusal } from '../../service/forwardAuth.js';
 import type { Services } from '../../service/services.js';
-import { presentedApiKey, refusal, tooManyFailuresMessage } from '../credentials.js';
+import { insufficientScope, presentedApiKey, refusal, tooManyFailuresMessage } from '../credentials.js';
 import { errorResponses } from '../schemas.js';
 
 const str = { type: 'string' } as const;
@@ -36,9 +37,6 @@ const str = { type: 'string' } as const;
  */
 const refuseCheck = (retryAfter: number) =>
   new KeywardError('Unauthorized', tooManyFailuresMessage(retryAfter), { retryAfter, details: { reason: 'TooManyRequests' } });
-
-const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
-const scopesWord = (names: readonly string[]) => (names.length === 1 ? `the scope ${quoted(names)}` : `the scopes ${quoted(names)}`);
 
 /** One header's value as a string (a repeated header is refused as unreadable: it names no one request). */
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -74,7 +72,7 @@ function routeRefusalError(r: RouteRefusal): KeywardError {
       message = `No route rule of this tenant lets a key reach ${target}, and the tenant's default is deny.`;
       break;
     case 'insufficient_scope':
-      message = `This API key does not hold ${scopesWord(r.missing ?? [])}, which route rule ${r.rule} requires for ${target}.`;
+      message = `This API key does not hold ${scopesPhrase(r.missing ?? [])}, which route rule ${r.rule} requires for ${target}.`;
       details.missing = r.missing;
       details.missingScope = r.missing?.[0];
       break;
@@ -116,12 +114,7 @@ export function forwardAuthCheck(untyped: FastifyInstance, services: Services): 
       if (byRule?.reason !== 'insufficient_scope' || byRule.missing === undefined) return forbid(reply, err);
       const missing = [...(outcome.missing ?? [])];
       for (const s of byRule.missing) if (!missing.includes(s)) missing.push(s);
-      return forbid(
-        reply,
-        new KeywardError('Forbidden', `This API key does not hold ${scopesWord(missing)}, which this request needs.`, {
-          details: { reason: 'insufficient_scope', missingScope: missing[0], missing },
-        }),
-      );
+      return forbid(reply, insufficientScope(missing));
     };
     const routes = authRoutes.compiled(found.principal.tenantUid);
     return routes instanceof Promise ? routes.then(withRule) : withRule(routes);
