@@ -38,6 +38,22 @@ eachDatabase('credentials in URLs never reach the log', (h) => {
   });
   after(async () => app?.close());
 
+  /**
+   * Sends each target over a raw socket, checks each was answered, and returns the access lines
+   * they made (one each) and the whole log they wrote. The logger writes synchronously to this
+   * stream, so the lines are all there once the answers are.
+   */
+  async function logOf(variants: string[]) {
+    lines.length = 0;
+    for (const target of variants) {
+      const response = await rawGet(port, target);
+      assert.match(response, /^HTTP\/1.1 [234]\d\d /, `${target.slice(0, 40)}: ${response.split('\r\n')[0]}`);
+    }
+    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed');
+    assert.equal(requestLines.length, variants.length);
+    return { requestLines, log: lines.join('\n') };
+  }
+
   it('in every spelling of the refresh path and of ?ApiKey=, and as bare key or token shapes', async () => {
     const user = await h().createUser();
     const { apiKey: key } = await h().createKey(user);
@@ -61,16 +77,8 @@ eachDatabase('credentials in URLs never reach the log', (h) => {
       `/v1/users/info?access_token=${token}`,
       `http://127.0.0.1/v1/users/info?ApiKey=${key}`,
     ];
-    lines.length = 0;
-    for (const target of variants) {
-      const response = await rawGet(port, target);
-      assert.match(response, /^HTTP\/1.1 [234]\d\d /, `${target.slice(0, 40)}: ${response.split('\r\n')[0]}`);
-    }
-    // The buffered lines are written by now: the logger writes synchronously to the stream.
-    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed');
-    assert.equal(requestLines.length, variants.length);
+    const { requestLines, log } = await logOf(variants);
     for (const line of requestLines) assert.ok(line.req.url.includes('[REDACTED]'), line.req.url);
-    const log = lines.join('\n');
     for (const secret of [key, key.slice(3, 20), pct(key).slice(0, 30), token, token.split('.')[1], token.split('.')[2], pct(token).slice(0, 30)]) {
       assert.ok(!log.includes(secret), `the log holds ${secret.slice(0, 12)}…`);
     }
@@ -96,14 +104,7 @@ eachDatabase('credentials in URLs never reach the log', (h) => {
       `/v1/x?t=${p}.${sg}`,
       `/v1/x/${sg}`,
     ];
-    lines.length = 0;
-    for (const target of variants) {
-      const response = await rawGet(port, target);
-      assert.match(response, /^HTTP\/1.1 [234]\d\d /, `${target.slice(0, 40)}: ${response.split('\r\n')[0]}`);
-    }
-    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed');
-    assert.equal(requestLines.length, variants.length);
-    const log = lines.join('\n');
+    const { log } = await logOf(variants);
     // No piece of the key's secret, the token's payload or its signature long enough to matter.
     const windows = (secret: string) => Array.from({ length: secret.length - 15 }, (_, i) => secret.slice(i, i + 16));
     for (const w of [...windows(K.slice(3)), ...windows(p), ...windows(sg)]) assert.ok(!log.includes(w), `the log holds ${w.slice(0, 8)}…`);
