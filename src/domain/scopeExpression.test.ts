@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KeywardError } from './errors.js';
-import { allOf, parseRequirement, requirement } from './scopeExpression.js';
+import { parseRequirement, requirement } from './scopeExpression.js';
 
 /** The BadRequest parseRequirement throws for `text`. */
 function refusal(text: string): KeywardError {
@@ -124,18 +124,5 @@ describe('requirement expressions', () => {
     const again = requirement('memo:a AND memo:b');
     assert.notEqual(again, a);
     assert.deepEqual(again.missing(['memo:a']), ['memo:b']);
-  });
-
-  it('allOf is the AND of its parts, skipping undefined', () => {
-    assert.equal(allOf(), undefined);
-    assert.equal(allOf(undefined, undefined), undefined);
-    const a = parseRequirement('a:x OR b:x');
-    assert.equal(allOf(undefined, a), a);
-    const both = allOf(a, undefined, parseRequirement('c:x AND d:x'))!;
-    assert.deepEqual(both.scopes, ['a:x', 'b:x', 'c:x', 'd:x']);
-    assert.deepEqual(both.missing(['b:x', 'c:x']), ['d:x']);
-    assert.deepEqual(both.missing([]), ['a:x', 'c:x', 'd:x']);
-    assert.deepEqual(both.missing(['a:x', 'c:x', 'd:x']), []);
-    assert.equal(both.text, '(a:x OR b:x) AND (c:x AND d:x)');
   });
 });

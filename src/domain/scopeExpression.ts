@@ -203,17 +203,3 @@ export function requirement(text: string): Requirement {
   memo.set(text, parsed);
   return parsed;
 }
-
-/** The AND of several requirements (undefined parts skipped); undefined when there are none. */
-export function allOf(...reqs: (Requirement | undefined)[]): Requirement | undefined {
-  const parts = reqs.filter((r): r is Requirement => r !== undefined);
-  if (parts.length <= 1) return parts[0];
-  const scopes: string[] = [];
-  for (const r of parts) for (const s of r.scopes) if (!scopes.includes(s)) scopes.push(s);
-  const all = new AllNode(parts);
-  return Object.freeze({
-    text: parts.map((r) => `(${r.text})`).join(' AND '),
-    scopes: Object.freeze(scopes),
-    missing: (held: readonly string[]) => all.missing(held),
-  });
-}
